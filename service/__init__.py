@@ -1,0 +1,41 @@
+"""The timeline event service: ``create_app`` wires everything; nothing runs at import time."""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Mapping
+
+
+def create_app(config: Mapping[str, Any] | None = None):
+    """The WSGI application. ``config`` (tests) overrides the ``TIMELINE_*`` environment."""
+    from flask import Flask
+    from flask_smorest import Api
+
+    from . import config as config_module
+    from . import errors, store
+    from .api import events, meta
+
+    app = Flask(__name__, static_folder="static", static_url_path="/static")
+    app.config.update(config_module.from_env())
+    app.config.update(
+        API_TITLE="Timeline event API",
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    if config:
+        app.config.update(config)
+    app.config["DATABASE"] = os.path.abspath(str(app.config["DATABASE"]))
+    app.config["MAX_CONTENT_LENGTH"] = max(app.config["MAX_BODY_BYTES"], app.config["MAX_IMPORT_BYTES"])
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    store.connect(app.config["DATABASE"]).migrate()
+
+    api = Api(app)
+    errors.init_app(app)
+    api.register_blueprint(events.blp)
+    app.register_blueprint(meta.bp)
+    return app

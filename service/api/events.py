@@ -1,0 +1,257 @@
+"""Reading events: the chronological list, one event, the histogram and the facets."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from flask import Response, current_app, request
+from flask_smorest import Blueprint
+
+from .. import dates
+from ..errors import ApiError, bad_param
+from ..schemas import (
+    EventListQuerySchema, EventOutSchema, EventPageSchema, FacetQuerySchema, FacetsSchema,
+    HistogramQuerySchema, HistogramSchema, ProblemSchema,
+)
+from . import get_store
+
+blp = Blueprint("events", __name__, url_prefix="/api/v1", description="Reading events in chronological order.")
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(q: str | None) -> str | None:
+    """User text as an FTS5 query of plain words (every word must occur), never syntax.
+
+    Each word becomes a quoted string, so operators (AND, NEAR, *, ^, column filters,
+    quotes) are searched as words and cannot break the query. Text without any word
+    (punctuation only) searches for nothing and is ignored.
+    """
+    if not q:
+        return None
+    words = _WORD.findall(q)[:64]
+    if not words:
+        return None
+    return " ".join(f'"{w}"' for w in words)
+
+
+def filters_from(args: dict[str, Any], timeline: str | None = None) -> dict[str, Any]:
+    """The store's filter dict from loaded query arguments."""
+    f: dict[str, Any] = {
+        "from_day": args["from_"][0] if "from_" in args else None,
+        "to_day": args["to"][1] if "to" in args else None,
+        "match": args.get("match", "overlap"),
+        "fts": fts_query(args.get("q")),
+        "tags": args.get("tag"),
+        "actors": args.get("actor"),
+        "countries": args.get("country"),
+        "timelines": args.get("timeline"),
+        "precisions": args.get("precision"),
+        "min_importance": args.get("min_importance"),
+        "bbox": args.get("bbox"),
+        "in_timeline": timeline,
+    }
+    if args.get("q") and f["fts"] is None:
+        f["fts"] = None  # nothing searchable: the q is ignored (see fts_query)
+    return f
+
+
+# --------------------------------------------------------------------------- cursors
+
+_UNSIGNED_PARAMS = {"cursor", "limit", "count", "format", "group"}
+
+
+def _fingerprint() -> str:
+    pairs = sorted((k, v) for k, vs in request.args.lists() if k not in _UNSIGNED_PARAMS for v in vs)
+    return hashlib.blake2b(orjson.dumps(pairs), digest_size=8).hexdigest()
+
+
+def _secret() -> bytes:
+    secret = current_app.config.get("SECRET_KEY")
+    if not secret:
+        secret = current_app.extensions.get("timeline_secret")
+        if secret is None:
+            secret = current_app.extensions["timeline_secret"] = get_store().secret()
+    return secret.encode() if isinstance(secret, str) else secret
+
+
+def encode_cursor(payload: list) -> str:
+    """An opaque, signed cursor: the payload, the query's fingerprint and an HMAC."""
+    body = orjson.dumps([payload, _fingerprint()])
+    sig = hmac.new(_secret(), body, hashlib.sha256).digest()[:12]
+    return base64.urlsafe_b64encode(body + sig).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list:
+    """The payload of a cursor this service issued for the same query; a 400 otherwise."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        body, sig = raw[:-12], raw[-12:]
+        ok = hmac.compare_digest(hmac.new(_secret(), body, hashlib.sha256).digest()[:12], sig)
+        payload, fingerprint = orjson.loads(body) if ok else (None, None)
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        ok, payload, fingerprint = False, None, None
+    if not ok:
+        raise bad_param("cursor", "not a cursor issued by this service.")
+    if fingerprint != _fingerprint():
+        raise bad_param("cursor", "issued for a different query: keep every filter the same while paging.")
+    return payload
+
+
+def _next_link(next_cursor: str) -> str:
+    params = [(k, v) for k, vs in request.args.lists() if k != "cursor" for v in vs]
+    params.append(("cursor", next_cursor))
+    return f"<{request.base_url}?{urlencode(params)}>; rel=\"next\""
+
+
+# --------------------------------------------------------------------------- views
+
+
+def event_page(args: dict[str, Any], timeline: str | None = None) -> Response:
+    """The JSON page (or another format) of GET /events and GET /timelines/{slug}/events."""
+    f = filters_from(args, timeline)
+    fmt = args.get("format") or _format_from_accept()
+    if fmt != "json":
+        from .formats import format_response
+
+        return format_response(fmt, f, args, timeline)
+    store = get_store()
+    limit = args["limit"]
+    sort = args["sort"]
+    payload = decode_cursor(args["cursor"]) if args.get("cursor") else None
+    next_cursor = None
+    if sort == "relevance" and f["fts"]:
+        offset = 0
+        if payload is not None:
+            if payload[0] != "r" or not isinstance(payload[1], int) or payload[1] < 0:
+                raise bad_param("cursor", "issued for a different sort.")
+            offset = payload[1]
+        docs = store.search_by_relevance(f, limit + 1, offset)
+        if len(docs) > limit:
+            docs = docs[:limit]
+            next_cursor = encode_cursor(["r", offset + limit])
+    else:
+        descending = sort == "-date"
+        after = None
+        if payload is not None:
+            tag = "d" if descending else "a"
+            if payload[0] != tag or len(payload) != 4:
+                raise bad_param("cursor", "issued for a different sort.")
+            after = tuple(payload[1:])
+        rows = store.list_events(f, limit + 1, after, descending)
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]
+            next_cursor = encode_cursor(["d" if descending else "a", last[0], last[1], last[2]])
+        docs = [r[3] for r in rows]
+    parts = [b'{"items":[', ",".join(docs).encode(), b'],"next":', orjson.dumps(next_cursor),
+             b',"limit":', str(limit).encode()]
+    if args.get("count"):
+        parts += [b',"total":', str(store.count_events(f)).encode()]
+    parts.append(b"}")
+    response = Response(b"".join(parts), mimetype="application/json")
+    if next_cursor:
+        response.headers["Link"] = _next_link(next_cursor)
+    return response
+
+
+_ACCEPT_FORMATS = {
+    "application/x-ndjson": "ndjson",
+    "application/ndjson": "ndjson",
+    "text/csv": "csv",
+    "application/geo+json": "geojson",
+    "text/calendar": "ics",
+}
+
+
+def _format_from_accept() -> str:
+    """A format chosen by the Accept header when `format=` is absent (JSON by default)."""
+    best = request.accept_mimetypes.best_match(["application/json", *_ACCEPT_FORMATS], default="application/json")
+    if best == "application/json" or request.accept_mimetypes.quality(best) == 0:
+        return "json"
+    return _ACCEPT_FORMATS.get(best, "json")
+
+
+@blp.route("/events", methods=["GET"])
+@blp.arguments(EventListQuerySchema, location="query", error_status_code=400, as_kwargs=False)
+@blp.alt_response(200, schema=EventPageSchema, success=True,
+                  description="A page of events in chronological order; other formats by `format` or Accept.")
+@blp.alt_response(400, schema=ProblemSchema, content_type="application/problem+json")
+def list_events(args):
+    """A page of events in chronological order."""
+    return event_page(args)
+
+
+@blp.route("/events/<string:event_id>", methods=["GET"])
+@blp.alt_response(200, schema=EventOutSchema, success=True, description="One event, with an ETag.")
+@blp.alt_response(404, schema=ProblemSchema, content_type="application/problem+json")
+def get_event(event_id):
+    """One event by id."""
+    found = get_store().get_event(event_id)
+    if found is None:
+        raise ApiError("not-found", f"No event with id '{event_id}'.")
+    doc, version = found
+    response = Response(doc, mimetype="application/json")
+    response.set_etag(event_etag(event_id, version))
+    return response
+
+
+def event_etag(event_id: str, version: int) -> str:
+    return hashlib.blake2b(f"{event_id}\x00{version}".encode(), digest_size=8).hexdigest() + f"-v{version}"
+
+
+@blp.route("/events/histogram", methods=["GET"])
+@blp.arguments(HistogramQuerySchema, location="query", error_status_code=400, as_kwargs=False)
+@blp.alt_response(200, schema=HistogramSchema, success=True)
+@blp.alt_response(400, schema=ProblemSchema, content_type="application/problem+json")
+def histogram(args):
+    """Counts of matching events per interval, bucketed by their start."""
+    return histogram_response(args)
+
+
+def histogram_response(args: dict[str, Any], timeline: str | None = None) -> Response:
+    interval = args["interval"]
+    f = filters_from(args, timeline)
+    grain = {"day": "day", "month": "month"}.get(interval, "year")
+    rows, unbucketed = get_store().start_counts(f, grain)
+    buckets: dict[str, list] = {}
+    for row in rows:
+        if grain == "day":
+            day = row[0]
+        elif grain == "month":
+            day = dates.day_number(row[0], row[1], 1)
+        else:
+            day = dates.day_number(row[0], 1, 1)
+        key, first, last = dates.bucket(interval, day)
+        entry = buckets.get(key)
+        if entry is None:
+            buckets[key] = [first, last, row[-1]]
+        else:
+            entry[2] += row[-1]
+    ordered = sorted(buckets.items(), key=lambda kv: kv[1][0])
+    body = {
+        "interval": interval,
+        "buckets": [{"key": k, "start": dates.iso_day(v[0]), "end": dates.iso_day(v[1]), "count": v[2]}
+                    for k, v in ordered],
+        "unbucketed": unbucketed,
+    }
+    return Response(orjson.dumps(body), mimetype="application/json")
+
+
+@blp.route("/events/facets", methods=["GET"])
+@blp.arguments(FacetQuerySchema, location="query", error_status_code=400, as_kwargs=False)
+@blp.alt_response(200, schema=FacetsSchema, success=True)
+@blp.alt_response(400, schema=ProblemSchema, content_type="application/problem+json")
+def facets(args):
+    """The most frequent tags, actors, timelines, countries and precisions of the matches."""
+    f = filters_from(args)
+    store = get_store()
+    body = {}
+    for facet in dict.fromkeys(args["facet"]):
+        body[facet] = [{"value": v, "count": n} for v, n in store.facet_counts(f, facet, args["size"])]
+    return Response(orjson.dumps(body), mimetype="application/json")

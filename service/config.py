@@ -1,0 +1,49 @@
+"""Configuration: documented defaults, overridden by ``TIMELINE_*`` environment variables.
+
+Code reads ``current_app.config``; only :func:`from_env` looks at the environment.
+"""
+from __future__ import annotations
+
+import os
+
+DEFAULTS: dict[str, object] = {
+    # The SQLite file. Relative paths are taken from the working directory.
+    "DATABASE": "timeline.db",
+    # Secret for signing cursors; by default one is generated and kept in the database,
+    # so every worker of one deployment shares it.
+    "SECRET_KEY": None,
+    # Largest request body for ordinary writes, and for POST /events/import.
+    "MAX_BODY_BYTES": 1_048_576,
+    "MAX_IMPORT_BYTES": 64 * 1_048_576,
+    # Most events the streamed formats (ndjson, csv, geojson) send in one response.
+    "EXPORT_CAP": 2_000_000,
+    # Most events a non-streamed format (ics, timelinejs, vis) holds in one response.
+    "DOCUMENT_CAP": 20_000,
+    # Origins allowed to write from a browser (comma separated); reads allow any origin.
+    "WRITE_ORIGINS": "",
+    # Writes allowed per token per minute (0 switches rate limiting off).
+    "WRITE_RATE_PER_MINUTE": 600,
+    # Seed directory used by `timeline seed` with no argument and by `serve` on an empty DB.
+    "SEED_DIR": None,
+    "LOG_LEVEL": "INFO",
+}
+
+_INTS = {"MAX_BODY_BYTES", "MAX_IMPORT_BYTES", "EXPORT_CAP", "DOCUMENT_CAP", "WRITE_RATE_PER_MINUTE"}
+
+
+def from_env(environ: dict[str, str] | None = None) -> dict[str, object]:
+    """Defaults overlaid with ``TIMELINE_<KEY>`` variables; raises ValueError naming a bad one."""
+    environ = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    for key in DEFAULTS:
+        raw = environ.get(f"TIMELINE_{key}")
+        if raw is None or raw == "":
+            continue
+        if key in _INTS:
+            try:
+                config[key] = int(raw)
+            except ValueError:
+                raise ValueError(f"TIMELINE_{key} must be an integer, not {raw!r}") from None
+        else:
+            config[key] = raw
+    return config

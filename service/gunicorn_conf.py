@@ -1,0 +1,23 @@
+"""gunicorn settings used by `timeline serve` and the Docker image.
+
+Every value can be overridden on the gunicorn command line or by GUNICORN_CMD_ARGS.
+"""
+import multiprocessing
+import os
+
+bind = os.environ.get("TIMELINE_BIND", "127.0.0.1:8000")
+# Sync workers: SQLite reads are CPU-bound and short; one worker per core plus one.
+workers = int(os.environ.get("TIMELINE_WORKERS", multiprocessing.cpu_count() + 1))
+worker_class = "sync"
+timeout = int(os.environ.get("TIMELINE_TIMEOUT", 60))  # a streamed export of a big archive takes a while
+graceful_timeout = 30  # on SIGTERM, finish requests in flight for up to 30 s
+keepalive = 5
+# The contract serves request lines up to 16 KiB (a 5,000-character q); gunicorn's default is 4094.
+limit_request_line = 16384
+limit_request_fields = 100
+limit_request_field_size = 16384
+max_requests = 0
+accesslog = None  # the app writes its own structured access log
+errorlog = "-"
+loglevel = os.environ.get("TIMELINE_LOG_LEVEL", "info").lower()
+wsgi_app = "service:create_app()"

@@ -1,0 +1,272 @@
+"""Validate a batch of events, then upsert it in one transaction.
+
+Shared by the API (single writes and POST /events/import), ``timeline seed`` and
+``timeline import``: every path validates through the same schemas and writes through the
+same code, so a seed file and an HTTP body obey exactly the same rules.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import orjson
+from marshmallow import ValidationError
+
+from . import dates, slugs
+from .schemas import EventSchema, TimelineSchema
+from .store import Store, utc_now
+
+_event_schema = EventSchema()
+_timeline_schema = TimelineSchema()
+
+
+class BatchInvalid(Exception):
+    """Some items of a batch are invalid; ``errors`` maps item index (str) to field errors."""
+
+    def __init__(self, errors: dict[str, Any]):
+        super().__init__(f"{len(errors)} invalid item(s)")
+        self.errors = errors
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    timelines: dict[str, int] = field(default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0})
+
+    def as_dict(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+def validate_event(data: Any) -> dict[str, Any]:
+    """The loaded writable fields of one event; raises ValidationError with field messages."""
+    if not isinstance(data, dict):
+        raise ValidationError({"_schema": ["An event must be a JSON object."]})
+    return _event_schema.load(data)
+
+
+def validate_timeline(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValidationError({"_schema": ["A timeline must be a JSON object."]})
+    return _timeline_schema.load(data)
+
+
+def build_event(loaded: dict[str, Any]) -> dict[str, Any]:
+    """The stored event (without created_at/updated_at/version) from loaded writable fields."""
+    parsed = dates.parse(loaded["date"])
+    event = {"id": loaded["id"], "date": parsed.edtf}
+    event.update(parsed.as_fields())
+    event["title"] = loaded["title"]
+    event["summary"] = loaded.get("summary") or None
+    event["importance"] = loaded.get("importance", 3)
+    event["tags"] = loaded.get("tags") or []
+    event["actors"] = loaded.get("actors") or []
+    event["location"] = loaded.get("location") or None
+    event["sources"] = loaded.get("sources") or []
+    event["timelines"] = loaded.get("timelines") or []
+    return event
+
+
+def to_row(event: dict[str, Any]) -> dict[str, Any]:
+    """The store's row for an event built by :func:`build_event`."""
+    parsed = dates.parse(event["date"])
+    location = event["location"] or {}
+    content_hash = hashlib.blake2b(orjson.dumps(event, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+    terms = [("tag", t) for t in event["tags"]]
+    terms += [("actor", a) for a in event["actors"]]
+    terms += [("timeline", t) for t in event["timelines"]]
+    return {
+        "id": event["id"],
+        "start_key": parsed.start_day,
+        "end_key": parsed.end_day,
+        "start_year": parsed.start_year,
+        "start_month": parsed.start_month,
+        "precision": parsed.precision,
+        "importance": event["importance"],
+        "country": location.get("country"),
+        "lat": location.get("lat"),
+        "lon": location.get("lon"),
+        "content_hash": content_hash,
+        "event": event,
+        "terms": terms,
+        "fts": {
+            "title": event["title"],
+            "summary": event["summary"] or "",
+            "actors": " ".join(event["actors"]),
+            "place": location.get("name") or "",
+            "quotes": " ".join(s.get("quote") or "" for s in event["sources"]),
+        },
+    }
+
+
+def prepare_batch(items: Iterable[Any], store: Store, extra_timelines: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Validate every item (all of them, collecting every error), then return store rows.
+
+    Raises BatchInvalid naming each bad item's index and field errors; a repeated id in one
+    batch fails the later item on ``id``; ``timelines`` must name existing timelines (or
+    ones in ``extra_timelines``, for a seed that defines them alongside).
+    """
+    known = store.timeline_slugs() | set(extra_timelines)
+    errors: dict[str, Any] = {}
+    loaded_items: list[tuple[int, dict[str, Any]]] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        try:
+            loaded = validate_event(item)
+        except ValidationError as exc:
+            errors[str(index)] = exc.messages
+            continue
+        item_errors = {}
+        missing = [t for t in loaded.get("timelines") or [] if t not in known]
+        if missing:
+            item_errors["timelines"] = [f"No timeline named {', '.join(repr(m) for m in missing)}."]
+        event_id = loaded.get("id")
+        if event_id is not None:
+            if event_id in seen:
+                item_errors["id"] = [f"Repeats the id of item {seen[event_id]} in this batch."]
+            else:
+                seen[event_id] = index
+        if item_errors:
+            errors[str(index)] = item_errors
+            continue
+        loaded_items.append((index, loaded))
+    if errors:
+        raise BatchInvalid(errors)
+    rows = []
+    for _index, loaded in loaded_items:
+        if loaded.get("id") is None:
+            loaded["id"] = slugs.derive_id(
+                loaded["date"], loaded["title"], lambda c: c in seen or store.event_exists(c)
+            )
+            seen[loaded["id"]] = _index
+        rows.append(to_row(build_event(loaded)))
+    return rows
+
+
+def write_rows(store: Store, rows: Iterable[dict[str, Any]], counts: Counts | None = None,
+               progress=None) -> Counts:
+    """Upsert rows inside the caller's transaction."""
+    counts = counts or Counts()
+    now = utc_now()
+    for row in rows:
+        outcome, _doc = store.upsert_event(row, now=now)
+        counts.add(outcome)
+        if progress is not None:
+            progress(1)
+    return counts
+
+
+# --------------------------------------------------------------------------- seed files
+
+
+def default_seed_dir() -> Path:
+    """The repository's ``seed/`` when running from a checkout, else the copy in the package."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "seed", here / "_seed"):
+        if (candidate / "events.json").exists():
+            return candidate
+    raise FileNotFoundError("no seed directory found (looked for seed/ and service/_seed/)")
+
+
+class SeedError(Exception):
+    """A seed file is unreadable or invalid; the message names file, item and field."""
+
+
+def _read_json_array(path: Path) -> list[Any]:
+    try:
+        if path.suffix == ".ndjson":
+            return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SeedError(f"{path}: cannot read JSON: {exc}") from None
+    if not isinstance(data, list):
+        raise SeedError(f"{path}: must hold a JSON array")
+    return data
+
+
+def _describe(errors: dict[str, Any], path: Path, what: str) -> str:
+    lines = []
+    for index, fields_ in errors.items():
+        for name, messages in (fields_.items() if isinstance(fields_, dict) else [("_", fields_)]):
+            lines.append(f"{path}: {what} {index}: field '{name}': {flatten(messages)}")
+    return "\n".join(lines)
+
+
+def flatten(messages: Any) -> str:
+    if isinstance(messages, dict):
+        return "; ".join(f"{k}: {flatten(v)}" for k, v in messages.items())
+    if isinstance(messages, list):
+        return " ".join(flatten(m) for m in messages)
+    return str(messages)
+
+
+def load_seed(store: Store, seed_dir: Path | str | None = None) -> tuple[Counts, Path]:
+    """Validate every seed file, then upsert timelines and events in one transaction.
+
+    ``timelines.json`` holds timelines; every other ``*.json``/``*.ndjson`` file holds
+    events. Nothing is written when any file is bad (SeedError names file, item, field).
+    """
+    seed_dir = Path(seed_dir) if seed_dir else default_seed_dir()
+    if not seed_dir.is_dir():
+        raise SeedError(f"{seed_dir}: not a directory")
+    timeline_file = seed_dir / "timelines.json"
+    timelines: list[dict[str, Any]] = []
+    problems: list[str] = []
+    if timeline_file.exists():
+        t_errors = {}
+        for index, item in enumerate(_read_json_array(timeline_file)):
+            try:
+                loaded = validate_timeline(item)
+                if "slug" not in loaded:
+                    raise ValidationError({"slug": ["Missing data for required field."]})
+                timelines.append(loaded)
+            except ValidationError as exc:
+                t_errors[str(index)] = exc.messages
+        if t_errors:
+            problems.append(_describe(t_errors, timeline_file, "timeline"))
+    event_files = sorted(p for p in seed_dir.iterdir()
+                         if p.suffix in (".json", ".ndjson") and p.name != "timelines.json")
+    if not event_files:
+        raise SeedError(f"{seed_dir}: no event files (*.json, *.ndjson)")
+    batches = []
+    seen_ids: dict[str, Path] = {}
+    for path in event_files:
+        items = _read_json_array(path)
+        try:
+            rows = prepare_batch(items, store, extra_timelines=[t["slug"] for t in timelines])
+        except BatchInvalid as exc:
+            problems.append(_describe(exc.errors, path, "item"))
+            continue
+        for index, row in enumerate(rows):
+            if row["id"] in seen_ids:
+                problems.append(f"{path}: item {index}: field 'id': also in {seen_ids[row['id']]}")
+            seen_ids[row["id"]] = path
+        batches.append(rows)
+    if problems:
+        raise SeedError("\n".join(problems))
+    counts = Counts()
+    with store.write():
+        now = utc_now()
+        for tl in timelines:
+            outcome = store.upsert_timeline(tl, now=now)
+            counts.timelines[outcome] += 1
+        for rows in batches:
+            write_rows(store, rows, counts)
+    return counts, seed_dir
+
+
+def load_seed_dir(app, seed_dir: Path | str | None = None) -> Counts:
+    """Seed the app's database (a convenience for tests and ``serve``)."""
+    from .store import connect
+
+    store = connect(app.config["DATABASE"])
+    counts, _ = load_seed(store, seed_dir or app.config.get("SEED_DIR"))
+    return counts
+

@@ -1,0 +1,322 @@
+"""Every marshmallow schema of the service: the event, the timeline, query arguments, problems.
+
+Field rules live here once; the API, the importer and the seed loader all validate through
+these schemas, and /openapi.json is generated from them.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+
+from . import dates, slugs
+from .countries import ASSIGNED as COUNTRIES
+
+READ_ONLY_EVENT_FIELDS = (
+    "start", "end", "precision", "approximate", "uncertain", "display_date",
+    "created_at", "updated_at", "version",
+)
+PRECISIONS = ("day", "month", "year", "decade", "century", "millennium")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class StrictInteger(fields.Integer):
+    """An integer that refuses booleans, floats and numeric strings (JSON types are strict)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Text(fields.String):
+    """A string stored trimmed, refusing control characters; lengths count after trimming."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if _CONTROL.search(value):
+            raise ValidationError("Must not contain control characters.")
+        return value.strip()
+
+
+def _length(min_len: int | None, max_len: int) -> validate.Length:
+    return validate.Length(min=min_len, max=max_len)
+
+
+def _slug(value: str) -> None:
+    if not slugs.is_slug(value):
+        raise ValidationError("Must be a slug: lower-case letters, digits and hyphens, starting with a letter or digit, at most 120 characters.")
+
+
+def _edtf(value: str) -> None:
+    try:
+        dates.parse(value)
+    except dates.EDTFError as exc:
+        raise ValidationError(f"Not a valid EDTF date: {exc}") from None
+
+
+def _event_id(value: str) -> None:
+    _slug(value)
+    if value in slugs.RESERVED_IDS:
+        raise ValidationError(f"'{value}' is a reserved word and cannot be an id.")
+
+
+def _country(value: str) -> None:
+    if value not in COUNTRIES:
+        raise ValidationError("Must be an assigned ISO 3166-1 alpha-2 code in upper case, e.g. 'AF'.")
+
+
+def _http_url(value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+        raise ValidationError("Must be an absolute http or https URL.")
+
+
+class LocationSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = Text(validate=_length(1, 200), metadata={"description": "Place name."})
+    country = fields.String(validate=_country, metadata={"description": "ISO 3166-1 alpha-2, upper case."})
+    lat = fields.Float(validate=validate.Range(-90, 90), allow_nan=False, metadata={"description": "Latitude, WGS 84."})
+    lon = fields.Float(validate=validate.Range(-180, 180), allow_nan=False, metadata={"description": "Longitude, WGS 84."})
+
+    @pre_load
+    def strict_numbers(self, data, **kwargs):
+        if isinstance(data, dict):
+            errors = {k: ["Not a valid number."] for k in ("lat", "lon")
+                      if k in data and (isinstance(data[k], bool) or not isinstance(data[k], (int, float)))}
+            if errors:
+                raise ValidationError(errors)
+        return data
+
+    @validates_schema
+    def coordinates_together(self, data, **kwargs):
+        if ("lat" in data) != ("lon" in data):
+            raise ValidationError("lat and lon come together or not at all.", "lat" if "lat" not in data else "lon")
+        if not data:
+            raise ValidationError("A location needs at least a name, a country or coordinates.", "name")
+
+
+class SourceSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    url = fields.String(validate=[_length(1, 2000), _http_url], metadata={"description": "Absolute http(s) URL."})
+    title = Text(validate=_length(1, 300))
+    publisher = Text(validate=_length(1, 200))
+    published = fields.String(validate=_edtf, metadata={"description": "EDTF date of publication."})
+    quote = Text(validate=_length(0, 2000), metadata={"description": "Words copied from the source."})
+
+    @validates_schema
+    def url_or_title(self, data, **kwargs):
+        if not data.get("url") and not data.get("title"):
+            raise ValidationError("A source names at least a url or a title.", "url")
+
+
+def _list(inner, max_items: int, **kwargs):
+    return fields.List(inner, validate=validate.Length(max=max_items), **kwargs)
+
+
+class EventSchema(Schema):
+    """The writable fields of an event. Read-only fields are accepted and ignored."""
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+    id = fields.String(validate=_event_id, metadata={"description": "Slug; derived from date and title when absent."})
+    date = fields.String(required=True, validate=_edtf, metadata={"description": "EDTF date (levels 0 and 1).", "example": "2021-07-02"})
+    title = Text(required=True, validate=_length(1, 200))
+    summary = Text(validate=_length(0, 5000), allow_none=True)
+    importance = StrictInteger(validate=validate.Range(1, 5), metadata={"description": "1-5, default 3."})
+    tags = _list(Text(validate=[_length(1, 100), _slug]), 50)
+    actors = _list(Text(validate=_length(1, 100)), 50)
+    timelines = _list(Text(validate=[_length(1, 100), _slug]), 50)
+    location = fields.Nested(LocationSchema, allow_none=True)
+    sources = _list(fields.Nested(SourceSchema), 20)
+
+    @pre_load
+    def drop_read_only(self, data, **kwargs):
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k not in READ_ONLY_EVENT_FIELDS}
+        return data
+
+
+class EventOutSchema(Schema):
+    """An event as the service returns it (documentation of the response shape)."""
+
+    id = fields.String(required=True)
+    date = fields.String(required=True)
+    start = fields.String(allow_none=True, required=True, metadata={"description": "Earliest day, ISO 8601; null when open or unknown."})
+    end = fields.String(allow_none=True, required=True, metadata={"description": "Latest day, ISO 8601; null when open or unknown."})
+    precision = fields.String(required=True, validate=validate.OneOf(PRECISIONS))
+    approximate = fields.Boolean(required=True)
+    uncertain = fields.Boolean(required=True)
+    display_date = fields.String(required=True)
+    title = fields.String(required=True)
+    summary = fields.String(allow_none=True, required=True)
+    importance = fields.Integer(required=True)
+    tags = fields.List(fields.String(), required=True)
+    actors = fields.List(fields.String(), required=True)
+    location = fields.Nested(LocationSchema, allow_none=True, required=True)
+    sources = fields.List(fields.Nested(SourceSchema), required=True)
+    timelines = fields.List(fields.String(), required=True)
+    created_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+    version = fields.Integer(required=True)
+
+
+class EventPageSchema(Schema):
+    items = fields.List(fields.Nested(EventOutSchema), required=True)
+    next = fields.String(allow_none=True, required=True, metadata={"description": "Opaque cursor of the next page, or null."})
+    limit = fields.Integer(required=True)
+    total = fields.Integer(metadata={"description": "Number of matches; only with count=true."})
+
+
+class TimelineSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    slug = fields.String(validate=_event_id)
+    title = Text(required=True, validate=_length(1, 200))
+    description = Text(validate=_length(0, 5000), allow_none=True)
+
+    @pre_load
+    def drop_read_only(self, data, **kwargs):
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items()
+                    if k not in ("event_count", "start", "end", "created_at", "updated_at", "version")}
+        return data
+
+
+# --------------------------------------------------------------------------- query arguments
+
+
+class _PointField(fields.String):
+    """An EDTF single date at any precision; loads to its (first_day, last_day)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return dates.parse_point(value)
+        except dates.EDTFError as exc:
+            raise ValidationError(f"Not a valid EDTF single date: {exc}") from None
+
+
+class _BBoxField(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parts = [float(p) for p in value.split(",")]
+        except ValueError:
+            parts = []
+        if len(parts) != 4 or any(p != p or p in (float("inf"), float("-inf")) for p in parts):
+            raise ValidationError("Must be min_lon,min_lat,max_lon,max_lat: four numbers.")
+        min_lon, min_lat, max_lon, max_lat = parts
+        if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
+            raise ValidationError("Longitudes must lie in -180..180 and latitudes in -90..90 with min_lat <= max_lat.")
+        return (min_lon, min_lat, max_lon, max_lat)
+
+
+FORMATS = ("json", "ndjson", "csv", "geojson", "ics", "timelinejs", "vis")
+
+
+class EventQuerySchema(Schema):
+    """Query parameters of GET /events (and of the histogram, facets and timeline events)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    from_ = _PointField(data_key="from", metadata={"description": "EDTF single date; its earliest day starts the window.", "example": "2021-07"})
+    to = _PointField(metadata={"description": "EDTF single date; its latest day ends the window.", "example": "2021-07"})
+    match = fields.String(load_default="overlap", validate=validate.OneOf(("overlap", "within")))
+    q = fields.String(validate=validate.Length(max=5000), metadata={"description": "Words to search for (never query syntax)."})
+    tag = fields.List(fields.String(validate=validate.Length(max=100)), validate=validate.Length(max=50))
+    actor = fields.List(fields.String(validate=validate.Length(max=100)), validate=validate.Length(max=50))
+    country = fields.List(fields.String(validate=validate.Length(max=2)), validate=validate.Length(max=50))
+    timeline = fields.List(fields.String(validate=validate.Length(max=120)), validate=validate.Length(max=50))
+    precision = fields.List(fields.String(validate=validate.OneOf(PRECISIONS)), validate=validate.Length(max=6))
+    min_importance = fields.Integer(strict=False, validate=validate.Range(1, 5))
+    bbox = _BBoxField(metadata={"description": "min_lon,min_lat,max_lon,max_lat", "example": "60,29,75,39"})
+
+    @validates_schema
+    def window_in_order(self, data, **kwargs):
+        if "from_" in data and "to" in data and data["from_"][0] > data["to"][1]:
+            raise ValidationError("'from' is after 'to'.", "from")
+
+
+class EventListQuerySchema(EventQuerySchema):
+    sort = fields.String(load_default="date", validate=validate.OneOf(("date", "-date", "relevance")))
+    limit = fields.Integer(strict=False, load_default=50, validate=validate.Range(1, 500))
+    cursor = fields.String(validate=validate.Length(max=1000), metadata={"description": "The opaque `next` value of the previous page."})
+    count = fields.Boolean(load_default=False, truthy={"true", "1"}, falsy={"false", "0"})
+    format = fields.String(validate=validate.OneOf(FORMATS))
+    group = fields.String(validate=validate.OneOf(("tag", "actor", "country", "timeline")),
+                          metadata={"description": "Grouping field for the timelinejs and vis formats."})
+
+    @validates_schema
+    def relevance_needs_q(self, data, **kwargs):
+        if data.get("sort") == "relevance" and not data.get("q"):
+            raise ValidationError("sort=relevance needs a q.", "sort")
+
+
+class HistogramQuerySchema(EventQuerySchema):
+    interval = fields.String(load_default="year", validate=validate.OneOf(("day", "month", "year", "decade", "century")))
+
+
+class FacetQuerySchema(EventQuerySchema):
+    facet = fields.List(fields.String(validate=validate.OneOf(("tags", "actors", "timelines", "country", "precision"))),
+                        load_default=lambda: ["tags", "actors", "country", "precision"], validate=validate.Length(max=5))
+    size = fields.Integer(strict=False, load_default=20, validate=validate.Range(1, 500))
+
+
+class ChangesQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    since = fields.Integer(strict=False, load_default=0, validate=validate.Range(min=0, max=2**62))
+    limit = fields.Integer(strict=False, load_default=100, validate=validate.Range(1, 1000))
+
+
+# --------------------------------------------------------------------------- responses
+
+
+class HistogramBucketSchema(Schema):
+    key = fields.String(required=True)
+    start = fields.String(required=True)
+    end = fields.String(required=True)
+    count = fields.Integer(required=True)
+
+
+class HistogramSchema(Schema):
+    interval = fields.String(required=True)
+    buckets = fields.List(fields.Nested(HistogramBucketSchema), required=True)
+    unbucketed = fields.Integer(required=True)
+
+
+class FacetValueSchema(Schema):
+    value = fields.String(required=True)
+    count = fields.Integer(required=True)
+
+
+class FacetsSchema(Schema):
+    tags = fields.List(fields.Nested(FacetValueSchema))
+    actors = fields.List(fields.Nested(FacetValueSchema))
+    timelines = fields.List(fields.Nested(FacetValueSchema))
+    country = fields.List(fields.Nested(FacetValueSchema))
+    precision = fields.List(fields.Nested(FacetValueSchema))
+
+
+class ProblemSchema(Schema):
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String()
+    errors = fields.Dict(metadata={"description": "Field (or item index) to messages."})
+    request_id = fields.String()

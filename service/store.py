@@ -1,0 +1,647 @@
+"""SQLite storage through sqlite-utils: schema, migrations, queries, transactions, change feed.
+
+The only module with SQL. It takes and returns plain values (dicts, tuples, JSON text) and
+imports nothing of ours.
+
+Chronology runs on integer day numbers (days since 1970-01-01, proleptic Gregorian), so
+BCE, CE and far-future dates order numerically. A missing start is stored as ``OPEN_START``
+and a missing end as ``OPEN_END`` (sentinels beyond every real day), which gives the
+contract's total order ``start, end, id`` with open starts first and open ends last.
+
+Overlap queries (``start <= to AND end >= from``) cannot be answered by one range scan on
+``start``: the scan would begin at the start of time. Every event therefore carries a
+*span class*: the class bounds how long it can be (a day, a week, a month, a season, a
+year, ...). Within one class, an event that overlaps ``[from, to]`` must start in
+``[from - longest_span, to]``, a short range on the index ``(span_class, start_key,
+end_key, id)``. A query runs once per class, each part in index order, and the parts are
+merged; open-ended and very long events form one unbounded class, which is small.
+"""
+from __future__ import annotations
+
+import heapq
+import secrets
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator
+
+import orjson
+import sqlite_utils
+
+OPEN_START = -(1 << 62)
+OPEN_END = 1 << 62
+
+# Upper bound (inclusive, in days of end_key - start_key) of each span class. The last,
+# unbounded class holds open-ended events and spans longer than ten millennia.
+SPAN_LIMITS: tuple[int | None, ...] = (0, 7, 31, 92, 366, 3653, 36525, 365250, 3652500, None)
+UNBOUNDED = len(SPAN_LIMITS) - 1
+
+SCHEMA_VERSION = 1
+
+
+def span_class(start_key: int, end_key: int) -> int:
+    if start_key == OPEN_START or end_key == OPEN_END:
+        return UNBOUNDED
+    span = end_key - start_key
+    for cls, limit in enumerate(SPAN_LIMITS[:-1]):
+        if span <= limit:
+            return cls
+    return UNBOUNDED
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class StoreError(Exception):
+    """Base for storage errors a caller can act on."""
+
+
+class NotFound(StoreError):
+    pass
+
+
+class Conflict(StoreError):
+    pass
+
+
+class PreconditionFailed(StoreError):
+    pass
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE events (
+            pk INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            start_key INTEGER NOT NULL,
+            end_key INTEGER NOT NULL,
+            span_class INTEGER NOT NULL,
+            start_year INTEGER,
+            start_month INTEGER,
+            precision TEXT NOT NULL,
+            importance INTEGER NOT NULL,
+            country TEXT,
+            lat REAL,
+            lon REAL,
+            version INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            doc TEXT NOT NULL
+        )"""
+    )
+    # The chronological index: one range scan per span class (see the module docstring).
+    db.execute("CREATE INDEX events_chrono ON events (span_class, start_key, end_key, id)")
+    db.execute("CREATE INDEX events_year ON events (start_year, start_month)")
+    db.execute("CREATE INDEX events_country ON events (country)")
+    db.execute(
+        """CREATE TABLE event_terms (
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            event INTEGER NOT NULL,
+            PRIMARY KEY (kind, value, event)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX event_terms_event ON event_terms (event)")
+    db.execute(
+        """CREATE VIRTUAL TABLE events_fts USING fts5(
+            title, summary, actors, place, quotes,
+            tokenize = 'unicode61 remove_diacritics 2'
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE timelines (
+            slug TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            description TEXT,
+            version INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE changes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            op TEXT NOT NULL,
+            id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            doc TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE tokens (
+            name TEXT PRIMARY KEY,
+            scope TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            last_used_at TEXT
+        )"""
+    )
+
+
+MIGRATIONS = [_migration_1]
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+# --------------------------------------------------------------------------- connection
+
+_local = threading.local()
+
+
+def connect(path: str) -> "Store":
+    """The calling thread's Store for ``path`` (one connection per thread and file)."""
+    cache = getattr(_local, "stores", None)
+    if cache is None:
+        cache = _local.stores = {}
+    store = cache.get(path)
+    if store is None:
+        store = cache[path] = Store(path)
+    return store
+
+
+def close_all() -> None:
+    for store in getattr(_local, "stores", {}).values():
+        store.close()
+    _local.stores = {}
+
+
+class Store:
+    def __init__(self, path: str):
+        self.path = path
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA cache_size = -65536")
+        conn.execute("PRAGMA mmap_size = 268435456")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ----------------------------------------------------------------- transactions
+
+    @contextmanager
+    def write(self) -> Iterator["Store"]:
+        """One short ``BEGIN IMMEDIATE`` transaction: all of the block or none of it."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def rollback_if_open(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    # ----------------------------------------------------------------- schema
+
+    def schema_version(self) -> int:
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.OperationalError:
+            return 0
+        return int(row[0]) if row else 0
+
+    def migrate(self) -> int:
+        """Bring the schema to SCHEMA_VERSION; returns the number of migrations applied."""
+        with self.write():
+            self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            current = self.schema_version()
+            for number in range(current + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[number - 1](self.db)
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(number),)
+                )
+            if self.conn.execute("SELECT 1 FROM meta WHERE key = 'secret'").fetchone() is None:
+                self.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('secret', ?)", (secrets.token_hex(32),)
+                )
+        if current < SCHEMA_VERSION:
+            self.conn.execute("ANALYZE")
+        return SCHEMA_VERSION - current
+
+    def secret(self) -> str:
+        return self.conn.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()[0]
+
+    def ping(self) -> None:
+        self.conn.execute("SELECT 1").fetchone()
+
+    def event_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    # ----------------------------------------------------------------- single events
+
+    def get_event(self, event_id: str) -> tuple[str, int] | None:
+        """(doc JSON, version) of one event, or None."""
+        row = self.conn.execute("SELECT doc, version FROM events WHERE id = ?", (event_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def event_exists(self, event_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM events WHERE id = ?", (event_id,)).fetchone() is not None
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        ids = list(ids)
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.conn.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk))
+        return found
+
+    def upsert_event(self, row: dict[str, Any], *, now: str | None = None, if_version: int | None = None,
+                     create_only: bool = False) -> tuple[str, str]:
+        """Create or replace one event inside the caller's transaction.
+
+        ``row`` carries the indexed columns, ``event`` (the event dict without
+        created_at/updated_at/version), ``content_hash``, ``terms`` and ``fts``.
+        Returns (outcome, doc) with outcome ``created``, ``updated`` or ``unchanged``.
+        Raises Conflict when ``create_only`` and the id exists, PreconditionFailed when
+        ``if_version`` does not match the stored version (or the event is absent).
+        """
+        now = now or utc_now()
+        existing = self.conn.execute(
+            "SELECT pk, version, created_at, updated_at, content_hash, doc FROM events WHERE id = ?", (row["id"],)
+        ).fetchone()
+        if existing is not None and create_only:
+            raise Conflict(row["id"])
+        if if_version is not None and (existing is None or existing[1] != if_version):
+            raise PreconditionFailed(row["id"])
+        if existing is not None and existing[4] == row["content_hash"]:
+            return "unchanged", existing[5]
+        if existing is None:
+            version, created_at = 1, now
+        else:
+            version, created_at = existing[1] + 1, existing[2]
+        doc_dict = dict(row["event"])
+        doc_dict["created_at"] = created_at
+        doc_dict["updated_at"] = now
+        doc_dict["version"] = version
+        doc = orjson.dumps(doc_dict).decode()
+        values = (
+            row["id"], row["start_key"], row["end_key"], span_class(row["start_key"], row["end_key"]),
+            row["start_year"], row["start_month"], row["precision"], row["importance"], row["country"],
+            row["lat"], row["lon"], version, created_at, now, row["content_hash"], doc,
+        )
+        if existing is None:
+            cur = self.conn.execute(
+                """INSERT INTO events (id, start_key, end_key, span_class, start_year, start_month, precision,
+                   importance, country, lat, lon, version, created_at, updated_at, content_hash, doc)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                values,
+            )
+            pk = cur.lastrowid
+        else:
+            pk = existing[0]
+            self.conn.execute(
+                """UPDATE events SET id=?, start_key=?, end_key=?, span_class=?, start_year=?, start_month=?,
+                   precision=?, importance=?, country=?, lat=?, lon=?, version=?, created_at=?, updated_at=?,
+                   content_hash=?, doc=? WHERE pk = ?""",
+                values + (pk,),
+            )
+            self.conn.execute("DELETE FROM event_terms WHERE event = ?", (pk,))
+            self.conn.execute("DELETE FROM events_fts WHERE rowid = ?", (pk,))
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO event_terms (kind, value, event) VALUES (?, ?, ?)",
+            [(kind, value, pk) for kind, value in row["terms"]],
+        )
+        fts = row["fts"]
+        self.conn.execute(
+            "INSERT INTO events_fts (rowid, title, summary, actors, place, quotes) VALUES (?,?,?,?,?,?)",
+            (pk, fts["title"], fts["summary"], fts["actors"], fts["place"], fts["quotes"]),
+        )
+        self._record_change("upsert", row["id"], now, doc)
+        return ("created" if existing is None else "updated"), doc
+
+    def delete_event(self, event_id: str, *, if_version: int | None = None, now: str | None = None) -> None:
+        """Delete inside the caller's transaction; NotFound / PreconditionFailed as for upsert."""
+        existing = self.conn.execute("SELECT pk, version FROM events WHERE id = ?", (event_id,)).fetchone()
+        if existing is None:
+            raise NotFound(event_id)
+        if if_version is not None and existing[1] != if_version:
+            raise PreconditionFailed(event_id)
+        pk = existing[0]
+        self.conn.execute("DELETE FROM event_terms WHERE event = ?", (pk,))
+        self.conn.execute("DELETE FROM events_fts WHERE rowid = ?", (pk,))
+        self.conn.execute("DELETE FROM events WHERE pk = ?", (pk,))
+        self._record_change("delete", event_id, now or utc_now(), None)
+
+    def _record_change(self, op: str, event_id: str, at: str, doc: str | None) -> None:
+        self.conn.execute("INSERT INTO changes (op, id, at, doc) VALUES (?, ?, ?, ?)", (op, event_id, at, doc))
+
+    # ----------------------------------------------------------------- reading lists
+
+    def _filters(self, f: dict[str, Any]) -> tuple[list[str], list[Any]]:
+        """SQL conditions on ``e`` for every non-date filter of ``f``."""
+        where: list[str] = []
+        params: list[Any] = []
+        for kind, key in (("tag", "tags"), ("actor", "actors"), ("timeline", "timelines")):
+            values = f.get(key)
+            if values:
+                marks = ",".join("?" * len(values))
+                where.append(
+                    f"e.pk IN (SELECT event FROM event_terms WHERE kind = ? AND value IN ({marks}))"
+                )
+                params += [kind, *values]
+        if f.get("in_timeline"):
+            where.append("e.pk IN (SELECT event FROM event_terms WHERE kind = 'timeline' AND value = ?)")
+            params.append(f["in_timeline"])
+        if f.get("countries"):
+            where.append(f"e.country IN ({','.join('?' * len(f['countries']))})")
+            params += f["countries"]
+        if f.get("precisions"):
+            where.append(f"e.precision IN ({','.join('?' * len(f['precisions']))})")
+            params += f["precisions"]
+        if f.get("min_importance"):
+            where.append("e.importance >= ?")
+            params.append(f["min_importance"])
+        bbox = f.get("bbox")
+        if bbox:
+            min_lon, min_lat, max_lon, max_lat = bbox
+            where.append("e.lat BETWEEN ? AND ?")
+            params += [min_lat, max_lat]
+            if min_lon <= max_lon:
+                where.append("e.lon BETWEEN ? AND ?")
+                params += [min_lon, max_lon]
+            else:  # the box crosses the antimeridian
+                where.append("(e.lon >= ? OR e.lon <= ?)")
+                params += [min_lon, max_lon]
+        if f.get("fts"):
+            where.append("e.pk IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
+            params.append(f["fts"])
+        return where, params
+
+    def _class_parts(self, f: dict[str, Any]) -> list[tuple[int, list[str], list[Any]]]:
+        """Per span class: the date conditions that bound its index range."""
+        lo, hi, match = f.get("from_day"), f.get("to_day"), f.get("match", "overlap")
+        parts = []
+        for cls, limit in enumerate(SPAN_LIMITS):
+            where = ["e.span_class = ?"]
+            params: list[Any] = [cls]
+            if match == "within":
+                if cls == UNBOUNDED and (lo is not None or hi is not None):
+                    continue  # a missing bound is never within a finite window
+                if lo is not None:
+                    where.append("e.start_key >= ?")
+                    params.append(lo)
+                if hi is not None:
+                    where.append("e.end_key <= ?")
+                    params.append(hi)
+                    where.append("e.start_key <= ?")
+                    params.append(hi - (SPAN_LIMITS[cls - 1] + 1 if cls > 0 and limit is not None else 0))
+                if lo is not None and hi is not None and cls > 0 and limit is not None:
+                    if SPAN_LIMITS[cls - 1] + 1 > hi - lo:
+                        continue  # every event of this class is longer than the window
+            else:
+                if hi is not None:
+                    where.append("e.start_key <= ?")
+                    params.append(hi)
+                if lo is not None:
+                    where.append("e.end_key >= ?")
+                    params.append(lo)
+                    if limit is not None:
+                        where.append("e.start_key >= ?")
+                        params.append(lo - limit)
+            parts.append((cls, where, params))
+        return parts
+
+    def list_events(self, f: dict[str, Any], limit: int, after: tuple | None = None,
+                    descending: bool = False) -> list[tuple[int, int, str, str]]:
+        """Up to ``limit`` matches in chronological order (or its exact reverse).
+
+        Returns (start_key, end_key, id, doc) tuples. ``after`` is the key of the last row
+        of the previous page (keyset pagination).
+        """
+        filter_where, filter_params = self._filters(f)
+        cmp = "<" if descending else ">"
+        order = "DESC" if descending else "ASC"
+        streams = []
+        for _cls, where, params in self._class_parts(f):
+            where = where + filter_where
+            params = params + filter_params
+            if after is not None:
+                where.append(f"(e.start_key, e.end_key, e.id) {cmp} (?, ?, ?)")
+                params += list(after)
+            sql = (
+                f"SELECT e.start_key, e.end_key, e.id, e.pk FROM events e WHERE {' AND '.join(where)} "
+                f"ORDER BY e.start_key {order}, e.end_key {order}, e.id {order} LIMIT ?"
+            )
+            rows = self.conn.execute(sql, params + [limit]).fetchall()
+            if rows:
+                streams.append(rows)
+        merged = heapq.merge(*streams, key=lambda r: (r[0], r[1], r[2]), reverse=descending)
+        top = [r for _, r in zip(range(limit), merged)]
+        if not top:
+            return []
+        docs = dict(
+            self.conn.execute(
+                f"SELECT pk, doc FROM events WHERE pk IN ({','.join('?' * len(top))})", [r[3] for r in top]
+            ).fetchall()
+        )
+        return [(r[0], r[1], r[2], docs[r[3]]) for r in top]
+
+    def iter_events(self, f: dict[str, Any], descending: bool = False, batch: int = 1000,
+                    cap: int | None = None) -> Iterator[str]:
+        """Every match's doc in order, fetched in keyset batches so memory stays flat."""
+        after = None
+        sent = 0
+        while True:
+            size = batch if cap is None else min(batch, cap - sent)
+            if size <= 0:
+                return
+            rows = self.list_events(f, size, after, descending)
+            for row in rows:
+                yield row[3]
+            sent += len(rows)
+            if len(rows) < size:
+                return
+            after = rows[-1][:3]
+
+    def search_by_relevance(self, f: dict[str, Any], limit: int, offset: int) -> list[str]:
+        """Docs of full-text matches, best first (bm25), ties in chronological order."""
+        filter_where, filter_params = self._filters({**f, "fts": None})
+        date_where, date_params = self._window_condition(f)
+        where = ["events_fts MATCH ?"] + filter_where + date_where
+        sql = (
+            "SELECT e.doc FROM events_fts JOIN events e ON e.pk = events_fts.rowid "
+            f"WHERE {' AND '.join(where)} ORDER BY events_fts.rank, e.start_key, e.end_key, e.id LIMIT ? OFFSET ?"
+        )
+        return [r[0] for r in self.conn.execute(sql, [f["fts"], *filter_params, *date_params, limit, offset])]
+
+    def _window_condition(self, f: dict[str, Any]) -> tuple[list[str], list[Any]]:
+        """The date window as one condition (an OR over span classes)."""
+        if f.get("from_day") is None and f.get("to_day") is None:
+            return [], []
+        ors, params = [], []
+        for _cls, where, p in self._class_parts(f):
+            ors.append("(" + " AND ".join(where) + ")")
+            params += p
+        if not ors:
+            return ["0"], []
+        return ["(" + " OR ".join(ors) + ")"], params
+
+    def count_events(self, f: dict[str, Any]) -> int:
+        filter_where, filter_params = self._filters(f)
+        total = 0
+        for _cls, where, params in self._class_parts(f):
+            sql = f"SELECT count(*) FROM events e WHERE {' AND '.join(where + filter_where)}"
+            total += self.conn.execute(sql, params + filter_params).fetchone()[0]
+        return total
+
+    def start_counts(self, f: dict[str, Any], grain: str) -> tuple[list[tuple], int]:
+        """Counts of matches grouped by their start: grain ``day`` (by start_key), ``month``
+        (start_year, start_month) or ``year`` (start_year). Also the number with no start."""
+        filter_where, filter_params = self._filters(f)
+        date_where, date_params = self._window_condition(f)
+        where = filter_where + date_where
+        cond = (" AND ".join(where)) if where else "1"
+        params = filter_params + date_params
+        cols = {"day": "e.start_key", "month": "e.start_year, e.start_month", "year": "e.start_year"}[grain]
+        rows = self.conn.execute(
+            f"SELECT {cols}, count(*) FROM events e WHERE {cond} AND e.start_key != ? GROUP BY {cols} ORDER BY {cols}",
+            params + [OPEN_START],
+        ).fetchall()
+        unbucketed = self.conn.execute(
+            f"SELECT count(*) FROM events e WHERE {cond} AND e.start_key = ?", params + [OPEN_START]
+        ).fetchone()[0]
+        return rows, unbucketed
+
+    def facet_counts(self, f: dict[str, Any], facet: str, size: int) -> list[tuple[str, int]]:
+        """Most frequent values of ``facet`` (tags, actors, timelines, country, precision) among matches."""
+        filter_where, filter_params = self._filters(f)
+        date_where, date_params = self._window_condition(f)
+        where = filter_where + date_where
+        params = filter_params + date_params
+        if facet in ("tags", "actors", "timelines"):
+            kind = facet[:-1]
+            if where:
+                sql = (
+                    "SELECT value, count(*) AS n FROM event_terms WHERE kind = ? AND event IN "
+                    f"(SELECT e.pk FROM events e WHERE {' AND '.join(where)}) "
+                    "GROUP BY value ORDER BY n DESC, value LIMIT ?"
+                )
+            else:
+                sql = "SELECT value, count(*) AS n FROM event_terms WHERE kind = ? GROUP BY value ORDER BY n DESC, value LIMIT ?"
+            return self.conn.execute(sql, [kind, *params, size]).fetchall()
+        column = {"country": "e.country", "precision": "e.precision"}[facet]
+        cond = " AND ".join(where) if where else "1"
+        sql = (
+            f"SELECT {column}, count(*) AS n FROM events e WHERE {cond} AND {column} IS NOT NULL "
+            f"GROUP BY {column} ORDER BY n DESC, {column} LIMIT ?"
+        )
+        return self.conn.execute(sql, [*params, size]).fetchall()
+
+    def explain(self, sql: str, params: Iterable[Any]) -> list[str]:
+        return [r[3] for r in self.conn.execute("EXPLAIN QUERY PLAN " + sql, list(params))]
+
+    # ----------------------------------------------------------------- timelines
+
+    def timeline_slugs(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT slug FROM timelines")}
+
+    def get_timeline(self, slug: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT slug, title, description, version, created_at, updated_at FROM timelines WHERE slug = ?", (slug,)
+        ).fetchone()
+        return self._timeline_dict(row) if row else None
+
+    def list_timelines(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT slug, title, description, version, created_at, updated_at FROM timelines ORDER BY slug"
+        ).fetchall()
+        return [self._timeline_dict(r) for r in rows]
+
+    def _timeline_dict(self, row) -> dict[str, Any]:
+        stats = self.conn.execute(
+            """SELECT count(*), min(e.start_key), max(e.end_key) FROM event_terms t JOIN events e ON e.pk = t.event
+               WHERE t.kind = 'timeline' AND t.value = ?""",
+            (row[0],),
+        ).fetchone()
+        return {
+            "slug": row[0], "title": row[1], "description": row[2], "version": row[3],
+            "created_at": row[4], "updated_at": row[5],
+            "event_count": stats[0], "start_key": stats[1], "end_key": stats[2],
+        }
+
+    def upsert_timeline(self, tl: dict[str, Any], *, now: str | None = None, create_only: bool = False,
+                        if_version: int | None = None) -> str:
+        """Create or replace a timeline inside the caller's transaction; returns the outcome."""
+        now = now or utc_now()
+        row = self.conn.execute(
+            "SELECT title, description, version FROM timelines WHERE slug = ?", (tl["slug"],)
+        ).fetchone()
+        if row is not None and create_only:
+            raise Conflict(tl["slug"])
+        if if_version is not None and (row is None or row[2] != if_version):
+            raise PreconditionFailed(tl["slug"])
+        if row is None:
+            self.conn.execute(
+                "INSERT INTO timelines (slug, title, description, version, created_at, updated_at) VALUES (?,?,?,1,?,?)",
+                (tl["slug"], tl["title"], tl.get("description"), now, now),
+            )
+            return "created"
+        if (row[0], row[1]) == (tl["title"], tl.get("description")):
+            return "unchanged"
+        self.conn.execute(
+            "UPDATE timelines SET title = ?, description = ?, version = version + 1, updated_at = ? WHERE slug = ?",
+            (tl["title"], tl.get("description"), now, tl["slug"]),
+        )
+        return "updated"
+
+    def timeline_event_ids(self, slug: str) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT e.id FROM event_terms t JOIN events e ON e.pk = t.event WHERE t.kind = 'timeline' AND t.value = ?",
+            (slug,),
+        )]
+
+    def delete_timeline(self, slug: str) -> None:
+        if self.conn.execute("DELETE FROM timelines WHERE slug = ?", (slug,)).rowcount == 0:
+            raise NotFound(slug)
+
+    # ----------------------------------------------------------------- change feed
+
+    def changes(self, since: int, limit: int) -> list[tuple[int, str, str, str, str | None]]:
+        return self.conn.execute(
+            "SELECT seq, op, id, at, doc FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (since, limit)
+        ).fetchall()
+
+    # ----------------------------------------------------------------- tokens
+
+    def add_token(self, name: str, scope: str, token_hash: str) -> None:
+        with self.write():
+            if self.conn.execute("SELECT 1 FROM tokens WHERE name = ?", (name,)).fetchone():
+                raise Conflict(name)
+            self.conn.execute(
+                "INSERT INTO tokens (name, scope, hash, created_at) VALUES (?, ?, ?, ?)",
+                (name, scope, token_hash, utc_now()),
+            )
+
+    def token_by_hash(self, token_hash: str) -> tuple[str, str] | None:
+        row = self.conn.execute("SELECT name, scope FROM tokens WHERE hash = ?", (token_hash,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def touch_token(self, name: str) -> None:
+        try:
+            self.conn.execute("UPDATE tokens SET last_used_at = ? WHERE name = ?", (utc_now(), name))
+        except sqlite3.OperationalError:
+            pass  # last use is informative; never fail a request for it
+
+    def list_tokens(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT name, scope, created_at, last_used_at FROM tokens ORDER BY name")
+        return [dict(zip(("name", "scope", "created_at", "last_used_at"), r)) for r in rows]
+
+    def revoke_token(self, name: str) -> None:
+        with self.write():
+            if self.conn.execute("DELETE FROM tokens WHERE name = ?", (name,)).rowcount == 0:
+                raise NotFound(name)

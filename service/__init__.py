@@ -12,7 +12,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     from flask_smorest import Api
 
     from . import config as config_module
-    from . import errors, store
+    from . import errors, http, store
     from .api import events, meta
 
     app = Flask(__name__, static_folder="static", static_url_path="/static")
@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None):
 
     api = Api(app)
     errors.init_app(app)
+    http.init_app(app)
     api.register_blueprint(events.blp)
     app.register_blueprint(meta.bp)
     return app

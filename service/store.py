@@ -390,8 +390,7 @@ class Store:
             where = ["e.span_class = ?"]
             params: list[Any] = [cls]
             if match == "within":
-                if cls == UNBOUNDED and (lo is not None or hi is not None):
-                    continue  # a missing bound is never within a finite window
+                # A missing bound (a sentinel key) is never within a finite side of the window.
                 if lo is not None:
                     where.append("e.start_key >= ?")
                     params.append(lo)

@@ -123,7 +123,7 @@ def event_page(args: dict[str, Any], timeline: str | None = None) -> Response:
     store = get_store()
     limit = args["limit"]
     sort = args["sort"]
-    payload = decode_cursor(args["cursor"]) if args.get("cursor") else None
+    payload = decode_cursor(args["cursor"]) if "cursor" in args else None
     next_cursor = None
     if sort == "relevance" and f["fts"]:
         offset = 0

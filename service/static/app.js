@@ -163,6 +163,7 @@
 
     function start() {
       ready = true;
+      ui.q.value = state.q;
       loadFacets();
       if (state.from && state.to) {
         timeline.setWindow(state.from, state.to, { animation: false });
@@ -374,7 +375,7 @@
     function itemTemplate(item) {
       var e = item && item.ev;
       if (!e) return el("span", { class: "tlw-bin-label", text: item && item.label ? item.label : "" });
-      return el("span", { class: "tlw-label" }, [
+      return el("span", { class: "tlw-label", "data-id": e.id }, [
         el("span", { class: "tlw-label-date", text: e.display_date || "" }),
         " ",
         el("span", { class: "tlw-label-title", text: e.title }),

@@ -13,7 +13,7 @@ def create_app(config: Mapping[str, Any] | None = None):
 
     from . import config as config_module
     from . import errors, http, store
-    from .api import events, meta
+    from .api import changes, event_writes, events, meta, timelines  # noqa: F401 (event_writes registers routes)
 
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config.update(config_module.from_env())
@@ -38,5 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     errors.init_app(app)
     http.init_app(app)
     api.register_blueprint(events.blp)
+    api.register_blueprint(timelines.blp)
+    api.register_blueprint(changes.blp)
     app.register_blueprint(meta.bp)
     return app

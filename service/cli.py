@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import create_app, ingest, store as store_module
+from . import auth, create_app, ingest, store as store_module
 
 
 def _store() -> store_module.Store:
@@ -66,3 +66,199 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
     click.echo(f"serving {current_app.config['DATABASE']} at http://{host}:{port}/")
     sys.stdout.flush()
     os.execve(sys.executable, argv + ["service:create_app()"], env)
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+@main.group("tokens")
+def tokens_group() -> None:
+    """Create, list and revoke API tokens (stored only as hashes)."""
+
+
+@tokens_group.command("create")
+@click.argument("name")
+@click.option("--scope", type=click.Choice(auth.SCOPES), default="write", show_default=True,
+              help="read < write < admin: each can do all the lower ones can.")
+@with_appcontext
+def tokens_create(name: str, scope: str) -> None:
+    """Make a token and print it once; only its hash is kept.
+
+    Example: timeline tokens create newsroom-bot --scope write
+    """
+    token = auth.new_token()
+    try:
+        _store().add_token(name, scope, auth.hash_token(token))
+    except store_module.Conflict:
+        raise click.ClickException(f"a token named '{name}' exists; revoke it first") from None
+    click.echo(token)
+    click.echo(f"token '{name}' ({scope}) created; it is shown only now", err=True)
+
+
+@tokens_group.command("list")
+@with_appcontext
+def tokens_list() -> None:
+    """List tokens: name, scope, creation and last use (never the token).
+
+    Example: timeline tokens list
+    """
+    rows = _store().list_tokens()
+    if not rows:
+        click.echo("no tokens", err=True)
+    for row in rows:
+        click.echo(f"{row['name']}\t{row['scope']}\tcreated {row['created_at']}\tlast used {row['last_used_at'] or 'never'}")
+
+
+@tokens_group.command("revoke")
+@click.argument("name")
+@with_appcontext
+def tokens_revoke(name: str) -> None:
+    """Revoke a token; every worker refuses it from the next request on.
+
+    Example: timeline tokens revoke newsroom-bot
+    """
+    try:
+        _store().revoke_token(name)
+    except store_module.NotFound:
+        raise click.ClickException(f"no token named '{name}'") from None
+    click.echo(f"token '{name}' revoked")
+
+
+# --------------------------------------------------------------------------- import and export
+
+
+def _file_items(path: Path):
+    """Items of one file: JSON array (.json), NDJSON (.ndjson/.jsonl) or CSV as export writes it."""
+    from . import formats
+    from .api.bodies import loads
+
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            yield from formats.csv_read(fh)
+    elif suffix in (".ndjson", ".jsonl"):
+        with path.open("rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                if line.strip():
+                    try:
+                        yield loads(line)
+                    except ValueError as exc:
+                        raise click.ClickException(f"{path}: line {number}: not valid JSON: {exc}") from None
+    else:
+        try:
+            data = loads(path.read_bytes())
+        except ValueError as exc:
+            raise click.ClickException(f"{path}: not valid JSON: {exc}") from None
+        if not isinstance(data, list):
+            raise click.ClickException(f"{path}: must hold a JSON array of events")
+        yield from data
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and count; write nothing.")
+@click.option("--create-timelines/--no-create-timelines", default=True, show_default=True,
+              help="Create a timeline that an event names but the database lacks (title = slug).")
+@with_appcontext
+def import_command(files: tuple[Path, ...], dry_run: bool, create_timelines: bool) -> None:
+    """Upsert events from JSON, NDJSON or CSV files by id, all files in one transaction.
+
+    Every item is validated; if any is invalid nothing is written and each bad item is
+    named with its file, index and field. A progress bar shows on a terminal.
+
+    Example: timeline import archive.ndjson extra.csv
+    """
+    offsets: list[tuple[int, Path]] = []
+
+    def items():
+        index = 0
+        for path in files:
+            offsets.append((index, path))
+            for item in _file_items(path):
+                yield item
+                index += 1
+
+    total = sum(p.stat().st_size for p in files)
+    show = sys.stderr.isatty()
+    with click.progressbar(length=max(total, 1), label="importing", file=sys.stderr,
+                           show_pos=False) if show else _NullBar() as bar:
+        avg = [200.0]
+        counter = [0]
+
+        def progress(n: int) -> None:
+            counter[0] += n
+            if counter[0] % 1000 == 0:
+                bar.update(int(avg[0] * 1000))
+
+        try:
+            counts = ingest.import_items(_store(), items(), dry_run=dry_run, progress=progress if show else None,
+                                         create_timelines=create_timelines)
+        except ingest.BatchInvalid as exc:
+            lines = []
+            for index, errs in list(exc.errors.items())[:200]:
+                start, path = max((o for o in offsets if o[0] <= int(index)), key=lambda o: o[0])
+                lines.append(f"{path}: item {int(index) - start}: {ingest.flatten(errs)}")
+            more = len(exc.errors) - len(lines)
+            raise click.ClickException("nothing imported; invalid items:\n" + "\n".join(lines)
+                                       + (f"\n... and {more} more" if more > 0 else "")) from None
+    verb = "would import" if dry_run else "imported"
+    if counts.timelines_created:
+        click.echo(f"created timeline(s) named by the events: {', '.join(counts.timelines_created)}", err=True)
+    click.echo(f"{verb}: created {counts.created}, updated {counts.updated}, unchanged {counts.unchanged}")
+
+
+class _NullBar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n: int) -> None:
+        pass
+
+
+@main.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "ndjson", "csv", "geojson", "ics", "timelinejs", "vis"]),
+              default="ndjson", show_default=True, help="Any format of GET /events.")
+@click.option("--group", type=click.Choice(["tag", "actor", "country", "timeline"]), default=None,
+              help="Grouping for timelinejs and vis.")
+@with_appcontext
+def export_command(fmt: str, group: str | None) -> None:
+    """Write every event, in chronological order, to standard output.
+
+    json is an array that `timeline import` reads back; ndjson and csv round-trip too.
+
+    Example: timeline export --format csv > events.csv
+    """
+    import orjson
+
+    from . import formats
+
+    store = _store()
+    docs = store.iter_events({})
+    out = sys.stdout.buffer
+    if fmt == "ndjson":
+        for chunk in formats.ndjson(docs):
+            out.write(chunk)
+    elif fmt == "json":
+        out.write(b"[")
+        for i, doc in enumerate(docs):
+            out.write((b",\n" if i else b"\n") + doc.encode())
+        out.write(b"\n]\n")
+    elif fmt == "csv":
+        for chunk in formats.csv_stream(docs):
+            out.write(chunk.encode("utf-8"))
+    elif fmt == "geojson":
+        for chunk in formats.geojson_stream(docs):
+            out.write(chunk)
+    else:
+        events = [orjson.loads(d) for d in docs]
+        title = current_app.config.get("API_TITLE", "Timeline")
+        if fmt == "ics":
+            out.write(formats.ics(events, name=title))
+        elif fmt == "timelinejs":
+            out.write(orjson.dumps(formats.timelinejs(events, title=title, group_by=group)))
+        else:
+            out.write(orjson.dumps(formats.vis(events, group_by=group)))
+    out.flush()

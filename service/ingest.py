@@ -37,6 +37,7 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     timelines: dict[str, int] = field(default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0})
+    timelines_created: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
@@ -270,3 +271,108 @@ def load_seed_dir(app, seed_dir: Path | str | None = None) -> Counts:
     counts, _ = load_seed(store, seed_dir or app.config.get("SEED_DIR"))
     return counts
 
+
+
+# --------------------------------------------------------------------------- single writes and imports
+
+WRITABLE = ("id", "date", "title", "summary", "importance", "tags", "actors", "location", "sources", "timelines")
+
+
+def writable_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    """The writable part of a stored event, without empty optional values (a merge-patch target)."""
+    return {k: doc[k] for k in WRITABLE if k in doc and doc[k] is not None}
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON Merge Patch: objects merge recursively, ``null`` removes a member."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def check_timelines(loaded: dict[str, Any], known: set[str]) -> None:
+    missing = [t for t in loaded.get("timelines") or [] if t not in known]
+    if missing:
+        raise ValidationError({"timelines": [f"No timeline named {', '.join(repr(m) for m in missing)}."]})
+
+
+def prepare_one(store: Store, data: Any, event_id: str | None = None) -> dict[str, Any]:
+    """Validate one event body and build its row; ``event_id`` (from the path) wins.
+
+    Raises ValidationError (field messages). Call inside the write transaction when the id
+    may be derived, so the derived id is unique.
+    """
+    if event_id is not None and isinstance(data, dict):
+        if "id" in data and data["id"] != event_id:
+            raise ValidationError({"id": [f"The body's id differs from the path's '{event_id}'."]})
+        data = {**data, "id": event_id}
+    loaded = validate_event(data)
+    check_timelines(loaded, store.timeline_slugs())
+    if loaded.get("id") is None:
+        loaded["id"] = slugs.derive_id(loaded["date"], loaded["title"], store.event_exists)
+    return to_row(build_event(loaded))
+
+
+def import_items(store: Store, items: Iterable[Any], *, dry_run: bool = False, progress=None,
+                 create_timelines: bool = False) -> Counts:
+    """Validate and upsert a stream of events in ONE transaction: all or nothing.
+
+    Items are validated and written one at a time, so memory stays flat however long the
+    stream. After the first invalid item nothing more is written, but every later item is
+    still validated, so BatchInvalid names every bad item (index -> field errors). A repeated
+    id fails the later item on ``id``. With ``dry_run`` the transaction is rolled back and
+    the counts say what would have happened. With ``create_timelines`` (the command
+    line's default) a timeline an item names but the database lacks is created with its
+    slug as title, in the same transaction, and listed in ``counts.timelines_created``.
+    """
+    counts = Counts()
+    errors: dict[str, Any] = {}
+    seen: set[str] = set()
+    known = store.timeline_slugs()
+    now = utc_now()
+    store.conn.execute("BEGIN IMMEDIATE")
+    try:
+        for index, item in enumerate(items):
+            if progress is not None:
+                progress(1)
+            try:
+                loaded = validate_event(item)
+                if create_timelines and not errors:
+                    for slug in loaded.get("timelines") or []:
+                        if slug not in known:
+                            store.upsert_timeline({"slug": slug, "title": slug}, now=now)
+                            known.add(slug)
+                            counts.timelines_created.append(slug)
+                check_timelines(loaded, known)
+                event_id = loaded.get("id")
+                if event_id is not None:
+                    if event_id in seen:
+                        raise ValidationError({"id": ["Repeats the id of an earlier item in this batch."]})
+                    seen.add(event_id)
+            except ValidationError as exc:
+                errors[str(index)] = exc.messages
+                continue
+            if errors:
+                continue  # nothing more will be written; keep validating to report every error
+            if loaded.get("id") is None:
+                loaded["id"] = slugs.derive_id(loaded["date"], loaded["title"],
+                                               lambda c: c in seen or store.event_exists(c))
+                seen.add(loaded["id"])
+            outcome, _doc = store.upsert_event(to_row(build_event(loaded)), now=now)
+            counts.add(outcome)
+    except BaseException:
+        store.conn.execute("ROLLBACK")
+        raise
+    if errors or dry_run:
+        store.conn.execute("ROLLBACK")
+        if errors:
+            raise BatchInvalid(errors)
+    else:
+        store.conn.execute("COMMIT")
+    return counts

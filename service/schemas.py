@@ -320,3 +320,39 @@ class ProblemSchema(Schema):
     instance = fields.String()
     errors = fields.Dict(metadata={"description": "Field (or item index) to messages."})
     request_id = fields.String()
+
+
+class ImportResultSchema(Schema):
+    created = fields.Integer(required=True)
+    updated = fields.Integer(required=True)
+    unchanged = fields.Integer(required=True)
+    dry_run = fields.Boolean(required=True)
+
+
+class TimelineOutSchema(Schema):
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    description = fields.String(allow_none=True, required=True)
+    event_count = fields.Integer(required=True)
+    start = fields.String(allow_none=True, required=True)
+    end = fields.String(allow_none=True, required=True)
+    created_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+    version = fields.Integer(required=True)
+
+
+class TimelineListSchema(Schema):
+    items = fields.List(fields.Nested(TimelineOutSchema), required=True)
+
+
+class ChangeSchema(Schema):
+    seq = fields.Integer(required=True)
+    op = fields.String(required=True, validate=validate.OneOf(("upsert", "delete")))
+    id = fields.String(required=True)
+    at = fields.String(required=True)
+    event = fields.Nested(EventOutSchema, metadata={"description": "The event after an upsert."})
+
+
+class ChangeFeedSchema(Schema):
+    changes = fields.List(fields.Nested(ChangeSchema), required=True)
+    next_since = fields.Integer(required=True)

@@ -23,7 +23,7 @@ import secrets
 import sqlite3
 import threading
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator
 
 import orjson
@@ -632,7 +632,13 @@ class Store:
 
     def touch_token(self, name: str) -> None:
         try:
-            self.conn.execute("UPDATE tokens SET last_used_at = ? WHERE name = ?", (utc_now(), name))
+            # At most one write a minute per token: last use is informative, not an audit log.
+            now = datetime.now(timezone.utc)
+            stale = (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self.conn.execute(
+                "UPDATE tokens SET last_used_at = ? WHERE name = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+                (now.strftime("%Y-%m-%dT%H:%M:%SZ"), name, stale),
+            )
         except sqlite3.OperationalError:
             pass  # last use is informative; never fail a request for it
 

@@ -192,6 +192,8 @@ def list_events(args):
 @blp.alt_response(404, schema=ProblemSchema, content_type="application/problem+json")
 def get_event(event_id):
     """One event by id."""
+    if event_id == "import":
+        raise ApiError("method-not-allowed", "/events/import takes POST only.", headers={"Allow": "POST"})
     found = get_store().get_event(event_id)
     if found is None:
         raise ApiError("not-found", f"No event with id '{event_id}'.")

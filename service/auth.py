@@ -1,0 +1,67 @@
+"""Bearer tokens: made by the command line, stored only as hashes, checked on every write.
+
+Tokens carry 256 bits from ``secrets``, so one SHA-256 is a safe hash (no salt or slow
+KDF needed: nothing to brute-force). Lookup is by hash, and the final comparison is
+constant-time. A revoked token fails on the next request in every worker, because every
+check reads the database.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from functools import wraps
+
+from flask import g, request
+
+from .errors import ApiError
+from .store import Store
+
+SCOPES = ("read", "write", "admin")
+_RANK = {scope: i for i, scope in enumerate(SCOPES)}
+PREFIX = "tl_"
+
+
+def new_token() -> str:
+    return PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def authenticate(store: Store, header: str | None) -> tuple[str, str]:
+    """(name, scope) of the bearer token in an Authorization header; 401 ApiError otherwise."""
+    challenge = {"WWW-Authenticate": 'Bearer realm="timeline"'}
+    if not header:
+        raise ApiError("unauthorized", "This request needs 'Authorization: Bearer <token>'.", headers=challenge)
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError("unauthorized", "Only bearer tokens are accepted.",
+                       headers={"WWW-Authenticate": 'Bearer realm="timeline", error="invalid_request"'})
+    digest = hash_token(token)
+    found = store.token_by_hash(digest)
+    if found is None or not hmac.compare_digest(hash_token(token), digest):
+        raise ApiError("unauthorized", "The token is unknown or revoked.",
+                       headers={"WWW-Authenticate": 'Bearer realm="timeline", error="invalid_token"'})
+    return found
+
+
+def require(scope: str, store_getter):
+    """Decorator: the request needs a token of at least ``scope`` (admin > write > read)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            store = store_getter()
+            name, token_scope = authenticate(store, request.headers.get("Authorization"))
+            if _RANK[token_scope] < _RANK[scope]:
+                raise ApiError("forbidden", f"The token '{name}' has scope '{token_scope}'; this needs '{scope}'.")
+            g.token_name = name
+            store.touch_token(name)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate

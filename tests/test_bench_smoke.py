@@ -1,0 +1,45 @@
+"""The benchmark harness stays alive (issue 7, point 4): a smoke run, not a timing test.
+
+10,000 events built through the service's own import path, the service and the floor app
+under gunicorn and Datasette on 127.0.0.1, one second of load on three queries; asserts
+that every server answered and that the table was printed and written. No timing is
+asserted: the figures of a smoke run on a shared machine mean nothing.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+
+
+def test_bench_harness_smoke(tmp_path):
+    if not (shutil.which("datasette", path=str(VENV_BIN)) or shutil.which("datasette")):
+        pytest.fail("datasette is not installed: it is a declared test dependency (pip install datasette)")
+    out = tmp_path / "RESULTS.md"
+    argv = [sys.executable, "-m", "bench.run", "--events", "10000", "--db", str(tmp_path / "bench.db"),
+            "--duration", "1", "--windows", "20", "--out", str(out), "--import-events", "0",
+            "--only", "window overlap", "--only", "event by id", "--only", "q rare word"]
+    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=240)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    table = [line for line in proc.stdout.splitlines() if line.startswith("| ")]
+    assert table and table[0].startswith("| query | service req/s"), log[-4000:]
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[1:-1]] for line in table[1:]}
+    assert set(rows) == {"window overlap", "event by id", "q rare word"}, rows
+    # every server answered with a throughput figure (columns: service, floor, Datasette req/s)
+    for name in ("window overlap", "event by id"):
+        for col in (1, 4, 7):
+            assert rows[name][col] not in ("—", "0"), (name, rows[name])
+    assert rows["q rare word"][1] not in ("—", "0") and rows["q rare word"][7] not in ("—", "0"), rows
+    for server in ("service", "floor", "datasette"):
+        assert f" {server} " in proc.stdout, log[-4000:]
+    assert not re.search(r"errors [1-9]", proc.stdout), log[-4000:]  # every request answered
+    text = out.read_text()
+    assert "| window overlap |" in text and "Machine:" in text and "datasette" in text

@@ -41,4 +41,8 @@ def create_app(config: Mapping[str, Any] | None = None):
     api.register_blueprint(timelines.blp)
     api.register_blueprint(changes.blp)
     app.register_blueprint(meta.bp)
+
+    from .cli import register as register_commands
+
+    register_commands(app)
     return app

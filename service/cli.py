@@ -262,3 +262,11 @@ def export_command(fmt: str, group: str | None) -> None:
         else:
             out.write(orjson.dumps(formats.vis(events, group_by=group)))
     out.flush()
+
+
+def register(app) -> None:
+    """Put every command on ``app.cli`` too, so `flask --app service ...` and
+    ``app.test_cli_runner()`` see the same commands as ``timeline``."""
+    for name, command in main.commands.items():
+        if name not in app.cli.commands:
+            app.cli.add_command(command, name)

@@ -1,0 +1,88 @@
+"""Section 4 over HTTP: every format by `format=` or Accept, taking every filter."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from icalendar import Calendar
+
+from service import formats
+
+
+def all_json(client, query=""):
+    return client.get(f"/api/v1/events?limit=500&{query}").json["items"]
+
+
+@pytest.mark.parametrize("fmt,ctype", [
+    ("ndjson", "application/x-ndjson"), ("csv", "text/csv"), ("geojson", "application/geo+json"),
+    ("ics", "text/calendar"), ("timelinejs", "application/json"), ("vis", "application/json"),
+])
+def test_format_parameter_picks_the_media_type(seeded_client, fmt, ctype):
+    response = seeded_client.get(f"/api/v1/events?format={fmt}")
+    assert response.status_code == 200
+    assert response.mimetype == ctype
+
+
+@pytest.mark.parametrize("accept,fmt", [
+    ("application/x-ndjson", "ndjson"), ("text/csv", "csv"), ("application/geo+json", "geojson"),
+    ("text/calendar", "ics"), ("application/json", "json"), ("*/*", "json"),
+])
+def test_accept_header_picks_the_format(seeded_client, accept, fmt):
+    response = seeded_client.get("/api/v1/events", headers={"Accept": accept})
+    assert response.mimetype == formats.MEDIA_TYPES[fmt].split(";")[0]
+
+
+@pytest.mark.parametrize("query", ["", "from=2021-07&to=2021-07", "tag=military", "q=Rahmon", "sort=-date",
+                                   "country=TJ&min_importance=3"])
+def test_ndjson_streams_every_match_in_order(seeded_client, query):
+    response = seeded_client.get(f"/api/v1/events?format=ndjson&limit=2&{query}")
+    assert response.is_streamed
+    lines = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert [e["id"] for e in lines] == [e["id"] for e in all_json(seeded_client, query)]  # all, not a page
+
+
+def test_csv_streams_every_match_with_a_header(seeded_client):
+    response = seeded_client.get("/api/v1/events?format=csv&tag=military")
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [r["id"] for r in rows] == [e["id"] for e in all_json(seeded_client, "tag=military")]
+    assert rows[0]["tags"].count(";") == len(all_json(seeded_client, "tag=military")[0]["tags"]) - 1
+
+
+def test_geojson_holds_the_located_matches(seeded_client):
+    body = json.loads(seeded_client.get("/api/v1/events?format=geojson").get_data(as_text=True))
+    located = [e["id"] for e in all_json(seeded_client) if (e["location"] or {}).get("lat") is not None]
+    assert body["type"] == "FeatureCollection"
+    assert [f["id"] for f in body["features"]] == located
+
+
+def test_ics_is_a_valid_calendar_of_all_day_events(seeded_client):
+    cal = Calendar.from_ical(seeded_client.get("/api/v1/events?format=ics").data)
+    events = cal.walk("VEVENT")
+    assert len(events) == len(all_json(seeded_client))
+    assert str(cal["X-TIMELINE-OMITTED"]) == "0"
+    bagram = next(e for e in events if str(e["UID"]).startswith("2021-07-02-international"))
+    assert bagram["DTSTART"].dt.isoformat() == "2021-07-02" and bagram["DTEND"].dt.isoformat() == "2021-07-03"
+
+
+def test_timeline_events_take_formats_and_title_the_document(seeded_client):
+    doc = seeded_client.get("/api/v1/timelines/afghanistan-2021/events?format=timelinejs&group=tag").json
+    assert doc["title"]["text"]["headline"].startswith("Taliban offensive")
+    assert all("group" in e for e in doc["events"])
+    vis = seeded_client.get("/api/v1/timelines/afghanistan-2021/events?format=vis").json
+    assert {i["id"] for i in vis} == {e["id"] for e in all_json(seeded_client, "timeline=afghanistan-2021")}
+
+
+def test_month_event_is_a_range_in_vis(seeded_client):
+    vis = seeded_client.get("/api/v1/events?format=vis&precision=month").json
+    april = next(i for i in vis if i["id"] == "2021-04-biden-announces-us-troop-withdrawal")
+    assert april["type"] == "range" and april["start"].startswith("2021-04-01") and april["end"].startswith("2021-05-01")
+
+
+def test_cli_export_writes_each_format(runner, seeded_app):
+    runner = seeded_app.test_cli_runner()
+    for fmt in ("json", "ndjson", "csv", "geojson", "ics", "timelinejs", "vis"):
+        result = runner.invoke(args=["export", "--format", fmt])
+        assert result.exit_code == 0, (fmt, result.output)
+        assert result.stdout_bytes.strip(), fmt

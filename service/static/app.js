@@ -22,8 +22,9 @@
   var DAY = 86400000;
   var YEAR = 365.2425 * DAY;
   var PAGE_LIMIT = 500;
-  var MAX_PAGES = 3;            // pages followed per cell: at most 1,500 events per cell
-  var DENSITY_BUDGET = 600;     // events we are willing to draw in one window
+  var MAX_PAGES = 2;            // pages followed per cell: at most 1,000 events per cell
+  var DENSITY_BUDGET = 400;     // events starting in one window we are willing to load
+  var DRAW_LIMIT = 250;         // items vis-timeline stacks smoothly (about 1 ms each)
   var OVERVIEW_LIMIT = 3000;    // beyond this even at importance 5, draw counts instead
   var LIST_LIMIT = 300;         // rows in the accessible list
   var DEBOUNCE_MS = 250;
@@ -122,6 +123,8 @@
     var cache = new Map();          // cell key -> {items, truncated}
     var inflight = new Map();       // cell key -> {promise, controller}
     var histograms = new Map();     // filter key + level -> Promise(buckets|null)
+    var floors = new Map();         // filter key + cell size -> lowest level not truncated
+    var bounds = new WeakMap();     // event -> [start ms, end ms], parsed once per event
     var generation = 0;
     var current = [];               // events of the loaded cells, chronological
     var mode = "events";
@@ -277,6 +280,8 @@
         if (gen !== generation) return;
         if (choice.overview) { setBusy(false); showOverview(w.start, w.end); return; }
         var cells = cellsFor(w.start, w.end);
+        var floorKey = filterKey() + "|" + cells[0].unit;
+        if ((floors.get(floorKey) || 1) > choice.level) choice.level = floors.get(floorKey);
         var keys = cells.map(function (c) { return filterKey() + "|" + choice.level + "|" + c.unit + "|" + c.k; });
         inflight.forEach(function (f, key) {      // abort what the new window no longer needs
           if (keys.indexOf(key) < 0) { f.controller.abort(); inflight.delete(key); }
@@ -284,6 +289,13 @@
         Promise.all(cells.map(function (c, i) { return fetchCell(keys[i], c, choice.level); }))
           .then(function (results) {
             if (gen !== generation) return;
+            // A cell too full to load whole at this level (long events the histogram's
+            // starts do not show): ask again one level up, and remember it for this zoom.
+            if (choice.level < 5 && results.some(function (r) { return r.truncated; })) {
+              floors.set(floorKey, choice.level + 1);
+              load();
+              return;
+            }
             setBusy(false);
             apply(results, cells[0].from, cells[cells.length - 1].to, choice.level);
           })
@@ -337,20 +349,38 @@
         r.items.forEach(function (e) { seen.set(e.id, e); });
       });
       current = Array.from(seen.values()).sort(chronological);
-      var next = current.map(function (e) { return toItem(e, lo, hi); });
+      // Long events overlap every window, so a window can hold far more than the histogram
+      // (which counts starts) predicted. Draw at most DRAW_LIMIT: the most important first,
+      // and of equal importance the shorter, which fit the zoom. The list keeps them all.
+      var drawn = current;
+      if (current.length > DRAW_LIMIT) {
+        drawn = current.slice().sort(function (a, b) {
+          return (b.importance || 3) - (a.importance || 3) || span(a) - span(b) || chronological(a, b);
+        }).slice(0, DRAW_LIMIT);
+      }
+      var next = drawn.map(function (e) { return toItem(e, lo, hi); });
       var keep = new Set(next.map(function (i) { return i.id; }));
       if (mode !== "events") { items.clear(); mode = "events"; }
       items.remove(items.getIds().filter(function (id) { return !keep.has(id); }));
       items.update(next);
       if (state.id && keep.has(state.id)) timeline.setSelection([state.id]);
-      renderList(level, truncated);
+      renderList(level, truncated, null, drawn.length < current.length ? drawn.length : 0);
     }
+
+    function startMs(e) { return boundsOf(e)[0]; }
+    function endMs(e) { return boundsOf(e)[1]; }
+    function boundsOf(e) {
+      var b = bounds.get(e);
+      if (!b) bounds.set(e, b = [e.start ? +parseDay(e.start) : -Infinity, e.end ? +parseDay(e.end) : Infinity]);
+      return b;
+    }
+    function span(e) { return endMs(e) - startMs(e); }
 
     // The contract's order: start, then end, then id; an open start first, an open end last.
     function chronological(a, b) {
-      var as = a.start ? +parseDay(a.start) : -Infinity, bs = b.start ? +parseDay(b.start) : -Infinity;
+      var as = startMs(a), bs = startMs(b);
       if (as !== bs) return as < bs ? -1 : 1;
-      var ae = a.end ? +parseDay(a.end) : Infinity, be = b.end ? +parseDay(b.end) : Infinity;
+      var ae = endMs(a), be = endMs(b);
       if (ae !== be) return ae < be ? -1 : 1;
       return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
     }
@@ -405,12 +435,9 @@
 
     /* --- the accessible list of visible events --- */
 
-    function renderList(level, truncated, message) {
+    function renderList(level, truncated, message, drawnOnly) {
       var w = timeline.getWindow();
-      var visible = current.filter(function (e) {
-        var s = e.start ? parseDay(e.start) : -Infinity, en = e.end ? +parseDay(e.end) + DAY : Infinity;
-        return s < w.end && en > w.start;
-      });
+      var visible = current.filter(function (e) { return startMs(e) < w.end && endMs(e) + DAY > w.start; });
       var frag = document.createDocumentFragment();
       visible.slice(0, LIST_LIMIT).forEach(function (e) {
         var flags = [];
@@ -430,6 +457,7 @@
       else {
         parts.push(visible.length === 1 ? "1 event" : visible.length.toLocaleString("en") + " events");
         if (level > 1) parts.push("importance " + level + " and up (zoom in for more)");
+        if (drawnOnly && visible.length > drawnOnly) parts.push("the timeline draws the " + drawnOnly + " most important");
         if (truncated) parts.push("some left out: zoom in to see all");
         if (visible.length > LIST_LIMIT) parts.push("list shows the first " + LIST_LIMIT);
       }

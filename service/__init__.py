@@ -9,10 +9,9 @@ from typing import Any, Mapping
 def create_app(config: Mapping[str, Any] | None = None):
     """The WSGI application. ``config`` (tests) overrides the ``TIMELINE_*`` environment."""
     from flask import Flask
-    from flask_smorest import Api
 
     from . import config as config_module
-    from . import errors, http, store
+    from . import errors, http, openapi, store
     from .api import changes, event_writes, events, meta, timelines  # noqa: F401 (event_writes registers routes)
 
     app = Flask(__name__, static_folder="static", static_url_path="/static")
@@ -34,13 +33,15 @@ def create_app(config: Mapping[str, Any] | None = None):
 
     store.connect(app.config["DATABASE"]).migrate()
 
-    api = Api(app)
+    api = openapi.TimelineApi(app)
+    openapi.init_spec(api)
     errors.init_app(app)
     http.init_app(app)
     api.register_blueprint(events.blp)
     api.register_blueprint(timelines.blp)
     api.register_blueprint(changes.blp)
     app.register_blueprint(meta.bp)
+    api.register_blueprint(meta.ops)
 
     from .cli import register as register_commands
 

@@ -356,3 +356,10 @@ class ChangeSchema(Schema):
 class ChangeFeedSchema(Schema):
     changes = fields.List(fields.Nested(ChangeSchema), required=True)
     next_since = fields.Integer(required=True)
+
+
+class HealthSchema(Schema):
+    """GET /healthz and /readyz."""
+
+    status = fields.String(required=True, validate=validate.OneOf(("ok", "ready")))
+    schema_version = fields.Integer(metadata={"description": "The database schema version (readyz)."})

@@ -91,6 +91,7 @@ def create_event(**_):
 @blp.alt_response(201, schema=EventOutSchema, description="Created with this id.")
 @blp.alt_response(412, schema=ProblemSchema, content_type=_PROBLEM)
 @blp.alt_response(422, schema=ProblemSchema, content_type=_PROBLEM)
+@blp.alt_response(405, schema=ProblemSchema, content_type=_PROBLEM, description="The id is histogram, facets or import: not an event.")
 @not_reserved
 @auth.require("write", get_store)
 def replace_event(event_id):
@@ -114,6 +115,7 @@ def replace_event(event_id):
 @blp.alt_response(404, schema=ProblemSchema, content_type=_PROBLEM)
 @blp.alt_response(412, schema=ProblemSchema, content_type=_PROBLEM)
 @blp.alt_response(422, schema=ProblemSchema, content_type=_PROBLEM)
+@blp.alt_response(405, schema=ProblemSchema, content_type=_PROBLEM, description="The id is histogram, facets or import: not an event.")
 @not_reserved
 @auth.require("write", get_store)
 def patch_event(event_id):
@@ -141,6 +143,7 @@ def patch_event(event_id):
 @blp.alt_response(204, success=True, description="Deleted.")
 @blp.alt_response(404, schema=ProblemSchema, content_type=_PROBLEM)
 @blp.alt_response(412, schema=ProblemSchema, content_type=_PROBLEM)
+@blp.alt_response(405, schema=ProblemSchema, content_type=_PROBLEM, description="The id is histogram, facets or import: not an event.")
 @not_reserved
 @auth.require("write", get_store)
 def delete_event(event_id):

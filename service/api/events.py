@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import re
+import unicodedata
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,12 +33,21 @@ def fts_query(q: str | None) -> str | None:
     quotes) are searched as words and cannot break the query. Text without any word
     (punctuation only) searches for nothing and is ignored.
     """
-    if not q:
-        return None
-    words = _WORD.findall(q)[:64]
+    words = fts_words(q)
     if not words:
         return None
     return " ".join(f'"{w}"' for w in words)
+
+
+def fts_words(q: str | None) -> list[str]:
+    """The words of ``q`` as FTS5's unicode61 tokenizer indexes them (lower case, no diacritics)."""
+    if not q:
+        return []
+    words = []
+    for word in _WORD.findall(q)[:64]:
+        folded = "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+        words.append(folded)
+    return words
 
 
 def filters_from(args: dict[str, Any], timeline: str | None = None) -> dict[str, Any]:
@@ -47,6 +57,7 @@ def filters_from(args: dict[str, Any], timeline: str | None = None) -> dict[str,
         "to_day": args["to"][1] if "to" in args else None,
         "match": args.get("match", "overlap"),
         "fts": fts_query(args.get("q")),
+        "fts_terms": fts_words(args.get("q")),
         "tags": args.get("tag"),
         "actors": args.get("actor"),
         "countries": args.get("country"),
@@ -56,8 +67,6 @@ def filters_from(args: dict[str, Any], timeline: str | None = None) -> dict[str,
         "bbox": args.get("bbox"),
         "in_timeline": timeline,
     }
-    if args.get("q") and f["fts"] is None:
-        f["fts"] = None  # nothing searchable: the q is ignored (see fts_query)
     return f
 
 
@@ -190,6 +199,8 @@ def list_events(args):
 @blp.route("/events/<string:event_id>", methods=["GET"])
 @blp.alt_response(200, schema=EventOutSchema, success=True, description="One event, with an ETag.")
 @blp.alt_response(404, schema=ProblemSchema, content_type="application/problem+json")
+@blp.alt_response(405, schema=ProblemSchema, content_type="application/problem+json",
+                  description="The id is import: not an event.")
 def get_event(event_id):
     """One event by id."""
     if event_id == "import":

@@ -5,12 +5,16 @@ import sqlite3
 
 import orjson
 from flask import Blueprint, Response, current_app, send_from_directory
+from flask_smorest import Blueprint as ApiBlueprint
 
 from .. import store as store_module
 from ..errors import ApiError
+from ..schemas import HealthSchema, ProblemSchema
 from . import get_store
 
 bp = Blueprint("meta", __name__)
+# Liveness and readiness are part of the described API (section 6): a documented blueprint.
+ops = ApiBlueprint("operations", __name__, description="Liveness and readiness.")
 
 
 @bp.route("/")
@@ -19,13 +23,17 @@ def widget():
     return send_from_directory(current_app.static_folder, "index.html")
 
 
-@bp.route("/healthz")
+@ops.route("/healthz", methods=["GET"])
+@ops.alt_response(200, schema=HealthSchema, success=True, description="The process answers.")
 def healthz():
     """Liveness: the process answers."""
     return Response(orjson.dumps({"status": "ok"}), mimetype="application/json")
 
 
-@bp.route("/readyz")
+@ops.route("/readyz", methods=["GET"])
+@ops.alt_response(200, schema=HealthSchema, success=True, description="The database answers and its schema is current.")
+@ops.alt_response(503, schema=ProblemSchema, content_type="application/problem+json",
+                  description="The database is unreachable or its schema is behind.")
 def readyz():
     """Readiness: the database answers and its schema is current."""
     try:

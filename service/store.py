@@ -37,7 +37,12 @@ OPEN_END = 1 << 62
 SPAN_LIMITS: tuple[int | None, ...] = (0, 7, 31, 92, 366, 3653, 36525, 365250, 3652500, None)
 UNBOUNDED = len(SPAN_LIMITS) - 1
 
-SCHEMA_VERSION = 1
+# A full-text query whose rarest word is in at least this many events is answered by
+# walking the chronological index and probing FTS per row (cheap when most rows match);
+# below it, from the (few) matches, sorted. See list_events.
+FTS_PROBE_MIN = 20_000
+
+SCHEMA_VERSION = 2
 
 
 def span_class(start_key: int, end_key: int) -> int:
@@ -144,7 +149,14 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_migration_1]
+def _migration_2(db: sqlite_utils.Database) -> None:
+    # How many documents hold a term: chooses the plan for `q` sorted by date (see list_events).
+    db.execute("CREATE VIRTUAL TABLE events_fts_vocab USING fts5vocab(events_fts, 'row')")
+    # Facets on precision over a whole archive without reading every row.
+    db.execute("CREATE INDEX events_precision ON events (precision)")
+
+
+MIGRATIONS = [_migration_1, _migration_2]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -342,8 +354,8 @@ class Store:
 
     # ----------------------------------------------------------------- reading lists
 
-    def _filters(self, f: dict[str, Any]) -> tuple[list[str], list[Any]]:
-        """SQL conditions on ``e`` for every non-date filter of ``f``."""
+    def _filters(self, f: dict[str, Any], fts: bool = True) -> tuple[list[str], list[Any]]:
+        """SQL conditions on ``e`` for every non-date filter of ``f`` (``fts``: with the q filter)."""
         where: list[str] = []
         params: list[Any] = []
         for kind, key in (("tag", "tags"), ("actor", "actors"), ("timeline", "timelines")):
@@ -377,10 +389,18 @@ class Store:
             else:  # the box crosses the antimeridian
                 where.append("(e.lon >= ? OR e.lon <= ?)")
                 params += [min_lon, max_lon]
-        if f.get("fts"):
+        if f.get("fts") and fts:
             where.append("e.pk IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
             params.append(f["fts"])
         return where, params
+
+    def fts_estimate(self, terms: Iterable[str]) -> int:
+        """Documents holding the rarest of ``terms`` (an upper bound of the matches)."""
+        counts = []
+        for term in terms:
+            row = self.conn.execute("SELECT doc FROM events_fts_vocab WHERE term = ?", (term,)).fetchone()
+            counts.append(row[0] if row else 0)
+        return min(counts) if counts else 0
 
     def _class_parts(self, f: dict[str, Any]) -> list[tuple[int, list[str], list[Any]]]:
         """Per span class: the date conditions that bound its index range."""
@@ -422,9 +442,17 @@ class Store:
         Returns (start_key, end_key, id, doc) tuples. ``after`` is the key of the last row
         of the previous page (keyset pagination).
         """
-        filter_where, filter_params = self._filters(f)
         cmp = "<" if descending else ">"
         order = "DESC" if descending else "ASC"
+        if f.get("fts") and self.fts_estimate(f.get("fts_terms") or []) < FTS_PROBE_MIN:
+            return self._list_rare_matches(f, limit, after, descending)
+        filter_where, filter_params = self._filters(f, fts=False)
+        if f.get("fts"):
+            # Most rows match: walk the chronological index and probe FTS for each row.
+            filter_where.append(
+                "EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH ? AND events_fts.rowid = e.pk)"
+            )
+            filter_params.append(f["fts"])
         streams = []
         for _cls, where, params in self._class_parts(f):
             where = where + filter_where
@@ -449,6 +477,26 @@ class Store:
             ).fetchall()
         )
         return [(r[0], r[1], r[2], docs[r[3]]) for r in top]
+
+    def _list_rare_matches(self, f: dict[str, Any], limit: int, after: tuple | None,
+                           descending: bool) -> list[tuple[int, int, str, str]]:
+        """Few full-text matches: read them by rowid, filter, and sort that small set."""
+        filter_where, filter_params = self._filters(f, fts=False)
+        date_where, date_params = self._window_condition(f)
+        where = filter_where + date_where
+        params = filter_params + date_params
+        cmp = "<" if descending else ">"
+        order = "DESC" if descending else "ASC"
+        if after is not None:
+            where.append(f"(e.start_key, e.end_key, e.id) {cmp} (?, ?, ?)")
+            params += list(after)
+        sql = (
+            "SELECT e.start_key, e.end_key, e.id, e.doc FROM "
+            "(SELECT rowid AS pk FROM events_fts WHERE events_fts MATCH ?) AS m CROSS JOIN events e ON e.pk = m.pk "
+            f"WHERE {' AND '.join(where) or '1'} "
+            f"ORDER BY e.start_key {order}, e.end_key {order}, e.id {order} LIMIT ?"
+        )
+        return [tuple(r) for r in self.conn.execute(sql, [f["fts"], *params, limit]).fetchall()]
 
     def iter_events(self, f: dict[str, Any], descending: bool = False, batch: int = 1000,
                     cap: int | None = None) -> Iterator[str]:
@@ -492,6 +540,11 @@ class Store:
 
     def count_events(self, f: dict[str, Any]) -> int:
         filter_where, filter_params = self._filters(f)
+        if f.get("fts"):  # once over the matches, not once per span class
+            date_where, date_params = self._window_condition(f)
+            where = filter_where + date_where
+            sql = f"SELECT count(*) FROM events e WHERE {' AND '.join(where)}"
+            return self.conn.execute(sql, filter_params + date_params).fetchone()[0]
         total = 0
         for _cls, where, params in self._class_parts(f):
             sql = f"SELECT count(*) FROM events e WHERE {' AND '.join(where + filter_where)}"
@@ -508,11 +561,13 @@ class Store:
         params = filter_params + date_params
         cols = {"day": "e.start_key", "month": "e.start_year, e.start_month", "year": "e.start_year"}[grain]
         rows = self.conn.execute(
-            f"SELECT {cols}, count(*) FROM events e WHERE {cond} AND e.start_key != ? GROUP BY {cols} ORDER BY {cols}",
-            params + [OPEN_START],
+            f"SELECT {cols}, count(*) FROM events e WHERE {cond} AND e.start_year IS NOT NULL "
+            f"GROUP BY {cols} ORDER BY {cols}",
+            params,
         ).fetchall()
+        # start_year is NULL exactly when the start is open or unknown.
         unbucketed = self.conn.execute(
-            f"SELECT count(*) FROM events e WHERE {cond} AND e.start_key = ?", params + [OPEN_START]
+            f"SELECT count(*) FROM events e WHERE {cond} AND e.start_year IS NULL", params
         ).fetchone()[0]
         return rows, unbucketed
 

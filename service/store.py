@@ -530,13 +530,15 @@ class Store:
         """The date window as one condition (an OR over span classes)."""
         if f.get("from_day") is None and f.get("to_day") is None:
             return [], []
-        ors, params = [], []
+        # One indexed range per span class, as in list_events, gathered into one set of
+        # keys; an OR of the ranges would make SQLite scan the whole table.
+        arms, params = [], []
         for _cls, where, p in self._class_parts(f):
-            ors.append("(" + " AND ".join(where) + ")")
+            arms.append("SELECT w.pk FROM events w WHERE " + " AND ".join(where).replace("e.", "w."))
             params += p
-        if not ors:
+        if not arms:
             return ["0"], []
-        return ["(" + " OR ".join(ors) + ")"], params
+        return ["e.pk IN (" + " UNION ALL ".join(arms) + ")"], params
 
     def count_events(self, f: dict[str, Any]) -> int:
         filter_where, filter_params = self._filters(f)

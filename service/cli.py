@@ -17,7 +17,8 @@ def _store() -> store_module.Store:
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False,
-             help="Timeline event service. The database is TIMELINE_DATABASE (default ./timeline.db).")
+             help="Timeline event service. The database is TIMELINE_DATABASE (default ./timeline.db).\n\n"
+                  "Example: TIMELINE_DATABASE=/srv/timeline.db timeline serve --port 8000")
 def main() -> None:
     pass
 
@@ -73,7 +74,10 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
 
 @main.group("tokens")
 def tokens_group() -> None:
-    """Create, list and revoke API tokens (stored only as hashes)."""
+    """Create, list and revoke API tokens (stored only as hashes).
+
+    Example: timeline tokens create newsroom-bot --scope write
+    """
 
 
 @tokens_group.command("create")

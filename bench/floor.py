@@ -53,11 +53,12 @@ def app(environ, start_response):
         except (KeyError, ValueError):
             return _respond(start_response, "400 Bad Request", b'{"error":"from and to are day keys"}')
         docs = [r[0] for r in conn.execute(
-            "SELECT doc FROM events INDEXED BY events_chrono WHERE span_class = 0 "
-            "AND start_key BETWEEN ? AND ? ORDER BY start_key LIMIT 50", (lo, hi))]
+            "SELECT d.doc FROM events e INDEXED BY events_chrono JOIN event_docs d ON d.pk = e.pk "
+            "WHERE e.span_class = 0 AND e.start_key BETWEEN ? AND ? ORDER BY e.start_key LIMIT 50", (lo, hi))]
         return _respond(start_response, "200 OK", b'{"items":[' + ",".join(docs).encode() + b"]}")
     if path.startswith("/event/"):
-        row = conn.execute("SELECT doc FROM events WHERE id = ?", (path[len("/event/"):],)).fetchone()
+        row = conn.execute("SELECT d.doc FROM events e JOIN event_docs d ON d.pk = e.pk WHERE e.id = ?",
+                           (path[len("/event/"):],)).fetchone()
         if row is None:
             return _respond(start_response, "404 Not Found", b'{"error":"not found"}')
         return _respond(start_response, "200 OK", row[0].encode())

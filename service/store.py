@@ -42,7 +42,7 @@ UNBOUNDED = len(SPAN_LIMITS) - 1
 # below it, from the (few) matches, sorted. See list_events.
 FTS_PROBE_MIN = 20_000
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def span_class(start_key: int, end_key: int) -> int:
@@ -156,7 +156,15 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX events_precision ON events (precision)")
 
 
-MIGRATIONS = [_migration_1, _migration_2]
+def _migration_3(db: sqlite_utils.Database) -> None:
+    # The served JSON documents move to their own table: the events table stays narrow
+    # (about 100 bytes a row), so filters and aggregations that read rows stay in cache.
+    db.execute("CREATE TABLE event_docs (pk INTEGER PRIMARY KEY, doc TEXT NOT NULL)")
+    db.execute("INSERT INTO event_docs (pk, doc) SELECT pk, doc FROM events")
+    db.execute("ALTER TABLE events DROP COLUMN doc")
+
+
+MIGRATIONS = [_migration_1, _migration_2, _migration_3]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -257,7 +265,9 @@ class Store:
 
     def get_event(self, event_id: str) -> tuple[str, int] | None:
         """(doc JSON, version) of one event, or None."""
-        row = self.conn.execute("SELECT doc, version FROM events WHERE id = ?", (event_id,)).fetchone()
+        row = self.conn.execute(
+            "SELECT d.doc, e.version FROM events e JOIN event_docs d ON d.pk = e.pk WHERE e.id = ?", (event_id,)
+        ).fetchone()
         return (row[0], row[1]) if row else None
 
     def event_exists(self, event_id: str) -> bool:
@@ -284,14 +294,15 @@ class Store:
         """
         now = now or utc_now()
         existing = self.conn.execute(
-            "SELECT pk, version, created_at, updated_at, content_hash, doc FROM events WHERE id = ?", (row["id"],)
+            "SELECT pk, version, created_at, updated_at, content_hash FROM events WHERE id = ?", (row["id"],)
         ).fetchone()
         if existing is not None and create_only:
             raise Conflict(row["id"])
         if if_version is not None and (existing is None or existing[1] != if_version):
             raise PreconditionFailed(row["id"])
         if existing is not None and existing[4] == row["content_hash"]:
-            return "unchanged", existing[5]
+            doc = self.conn.execute("SELECT doc FROM event_docs WHERE pk = ?", (existing[0],)).fetchone()[0]
+            return "unchanged", doc
         if existing is None:
             version, created_at = 1, now
         else:
@@ -304,24 +315,26 @@ class Store:
         values = (
             row["id"], row["start_key"], row["end_key"], span_class(row["start_key"], row["end_key"]),
             row["start_year"], row["start_month"], row["precision"], row["importance"], row["country"],
-            row["lat"], row["lon"], version, created_at, now, row["content_hash"], doc,
+            row["lat"], row["lon"], version, created_at, now, row["content_hash"],
         )
         if existing is None:
             cur = self.conn.execute(
                 """INSERT INTO events (id, start_key, end_key, span_class, start_year, start_month, precision,
-                   importance, country, lat, lon, version, created_at, updated_at, content_hash, doc)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                   importance, country, lat, lon, version, created_at, updated_at, content_hash)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                 values,
             )
             pk = cur.lastrowid
+            self.conn.execute("INSERT INTO event_docs (pk, doc) VALUES (?, ?)", (pk, doc))
         else:
             pk = existing[0]
             self.conn.execute(
                 """UPDATE events SET id=?, start_key=?, end_key=?, span_class=?, start_year=?, start_month=?,
                    precision=?, importance=?, country=?, lat=?, lon=?, version=?, created_at=?, updated_at=?,
-                   content_hash=?, doc=? WHERE pk = ?""",
+                   content_hash=? WHERE pk = ?""",
                 values + (pk,),
             )
+            self.conn.execute("UPDATE event_docs SET doc = ? WHERE pk = ?", (doc, pk))
             self.conn.execute("DELETE FROM event_terms WHERE event = ?", (pk,))
             self.conn.execute("DELETE FROM events_fts WHERE rowid = ?", (pk,))
         self.conn.executemany(
@@ -347,6 +360,7 @@ class Store:
         self.conn.execute("DELETE FROM event_terms WHERE event = ?", (pk,))
         self.conn.execute("DELETE FROM events_fts WHERE rowid = ?", (pk,))
         self.conn.execute("DELETE FROM events WHERE pk = ?", (pk,))
+        self.conn.execute("DELETE FROM event_docs WHERE pk = ?", (pk,))
         self._record_change("delete", event_id, now or utc_now(), None)
 
     def _record_change(self, op: str, event_id: str, at: str, doc: str | None) -> None:
@@ -435,6 +449,44 @@ class Store:
             parts.append((cls, where, params))
         return parts
 
+    def list_queries(self, f: dict[str, Any], limit: int, after: tuple | None = None,
+                     descending: bool = False) -> tuple[str, list[tuple[str, list[Any]]]]:
+        """The SQL that list_events runs: (plan, [(sql, params), ...]).
+
+        plan ``classes``: one query per span class, each a range on events_chrono already
+        in order (merged by the caller). With ``q``, when the rarest word is in at least
+        FTS_PROBE_MIN events, each row of that walk is probed in FTS (most rows match, so
+        few probes find a page). plan ``matches``: fewer matches than that; they are read
+        by rowid from FTS and only that small set is sorted.
+        """
+        cmp = "<" if descending else ">"
+        order = "DESC" if descending else "ASC"
+        keyset = f"(e.start_key, e.end_key, e.id) {cmp} (?, ?, ?)"
+        ordering = f"ORDER BY e.start_key {order}, e.end_key {order}, e.id {order} LIMIT ?"
+        filter_where, filter_params = self._filters(f, fts=False)
+        if f.get("fts") and self.fts_estimate(f.get("fts_terms") or []) < FTS_PROBE_MIN:
+            date_where, date_params = self._window_condition(f)
+            where = filter_where + date_where + ([keyset] if after is not None else [])
+            params = [f["fts"], *filter_params, *date_params, *(after or ()), limit]
+            sql = (
+                "SELECT e.start_key, e.end_key, e.id, e.pk FROM "
+                "(SELECT rowid AS pk FROM events_fts WHERE events_fts MATCH ?) AS m "
+                f"CROSS JOIN events e ON e.pk = m.pk WHERE {' AND '.join(where) or '1'} {ordering}"
+            )
+            return "matches", [(sql, params)]
+        if f.get("fts"):
+            filter_where.append(
+                "EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH ? AND events_fts.rowid = e.pk)"
+            )
+            filter_params.append(f["fts"])
+        queries = []
+        for _cls, where, params in self._class_parts(f):
+            where = where + filter_where + ([keyset] if after is not None else [])
+            params = params + filter_params + list(after or ()) + [limit]
+            sql = f"SELECT e.start_key, e.end_key, e.id, e.pk FROM events e WHERE {' AND '.join(where)} {ordering}"
+            queries.append((sql, params))
+        return "classes", queries
+
     def list_events(self, f: dict[str, Any], limit: int, after: tuple | None = None,
                     descending: bool = False) -> list[tuple[int, int, str, str]]:
         """Up to ``limit`` matches in chronological order (or its exact reverse).
@@ -442,61 +494,23 @@ class Store:
         Returns (start_key, end_key, id, doc) tuples. ``after`` is the key of the last row
         of the previous page (keyset pagination).
         """
-        cmp = "<" if descending else ">"
-        order = "DESC" if descending else "ASC"
-        if f.get("fts") and self.fts_estimate(f.get("fts_terms") or []) < FTS_PROBE_MIN:
-            return self._list_rare_matches(f, limit, after, descending)
-        filter_where, filter_params = self._filters(f, fts=False)
-        if f.get("fts"):
-            # Most rows match: walk the chronological index and probe FTS for each row.
-            filter_where.append(
-                "EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH ? AND events_fts.rowid = e.pk)"
-            )
-            filter_params.append(f["fts"])
-        streams = []
-        for _cls, where, params in self._class_parts(f):
-            where = where + filter_where
-            params = params + filter_params
-            if after is not None:
-                where.append(f"(e.start_key, e.end_key, e.id) {cmp} (?, ?, ?)")
-                params += list(after)
-            sql = (
-                f"SELECT e.start_key, e.end_key, e.id, e.pk FROM events e WHERE {' AND '.join(where)} "
-                f"ORDER BY e.start_key {order}, e.end_key {order}, e.id {order} LIMIT ?"
-            )
-            rows = self.conn.execute(sql, params + [limit]).fetchall()
-            if rows:
-                streams.append(rows)
+        _plan, queries = self.list_queries(f, limit, after, descending)
+        streams = [rows for sql, params in queries if (rows := self.conn.execute(sql, params).fetchall())]
+        if len(streams) == 1:
+            return self._with_docs(streams[0][:limit])
         merged = heapq.merge(*streams, key=lambda r: (r[0], r[1], r[2]), reverse=descending)
-        top = [r for _, r in zip(range(limit), merged)]
+        return self._with_docs([r for _, r in zip(range(limit), merged)])
+
+    def _with_docs(self, top: list) -> list[tuple[int, int, str, str]]:
+        """(start_key, end_key, id, pk) rows -> (start_key, end_key, id, doc), in the same order."""
         if not top:
             return []
         docs = dict(
             self.conn.execute(
-                f"SELECT pk, doc FROM events WHERE pk IN ({','.join('?' * len(top))})", [r[3] for r in top]
+                f"SELECT pk, doc FROM event_docs WHERE pk IN ({','.join('?' * len(top))})", [r[3] for r in top]
             ).fetchall()
         )
         return [(r[0], r[1], r[2], docs[r[3]]) for r in top]
-
-    def _list_rare_matches(self, f: dict[str, Any], limit: int, after: tuple | None,
-                           descending: bool) -> list[tuple[int, int, str, str]]:
-        """Few full-text matches: read them by rowid, filter, and sort that small set."""
-        filter_where, filter_params = self._filters(f, fts=False)
-        date_where, date_params = self._window_condition(f)
-        where = filter_where + date_where
-        params = filter_params + date_params
-        cmp = "<" if descending else ">"
-        order = "DESC" if descending else "ASC"
-        if after is not None:
-            where.append(f"(e.start_key, e.end_key, e.id) {cmp} (?, ?, ?)")
-            params += list(after)
-        sql = (
-            "SELECT e.start_key, e.end_key, e.id, e.doc FROM "
-            "(SELECT rowid AS pk FROM events_fts WHERE events_fts MATCH ?) AS m CROSS JOIN events e ON e.pk = m.pk "
-            f"WHERE {' AND '.join(where) or '1'} "
-            f"ORDER BY e.start_key {order}, e.end_key {order}, e.id {order} LIMIT ?"
-        )
-        return [tuple(r) for r in self.conn.execute(sql, [f["fts"], *params, limit]).fetchall()]
 
     def iter_events(self, f: dict[str, Any], descending: bool = False, batch: int = 1000,
                     cap: int | None = None) -> Iterator[str]:
@@ -521,7 +535,7 @@ class Store:
         date_where, date_params = self._window_condition(f)
         where = ["events_fts MATCH ?"] + filter_where + date_where
         sql = (
-            "SELECT e.doc FROM events_fts JOIN events e ON e.pk = events_fts.rowid "
+            "SELECT d.doc FROM events_fts JOIN events e ON e.pk = events_fts.rowid JOIN event_docs d ON d.pk = e.pk "
             f"WHERE {' AND '.join(where)} ORDER BY events_fts.rank, e.start_key, e.end_key, e.id LIMIT ? OFFSET ?"
         )
         return [r[0] for r in self.conn.execute(sql, [f["fts"], *filter_params, *date_params, limit, offset])]

@@ -1,54 +1,52 @@
-"""The hot queries use the intended index and never sort in a temporary B-tree."""
+"""The hot queries use the intended index and never sort a large set in a temporary B-tree.
+
+Each test builds a small database, runs ANALYZE as the service does after a migration,
+and reads EXPLAIN QUERY PLAN of the SQL the store runs (list_queries gives it exactly).
+"""
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from service import store as store_module
-from service.api.events import fts_query
+from service import ingest, store as store_module
+from service.api.events import fts_query, fts_words
 
 
 @pytest.fixture
 def st(app):
     st = store_module.connect(app.config["DATABASE"])
+    items = [{"id": f"e{i}", "date": f"20{i % 20:02d}-0{1 + i % 9}", "title": f"common word{i % 7}",
+              "tags": ["war"] if i % 3 else ["peace"], "importance": 1 + i % 5} for i in range(300)]
+    ingest.import_items(st, items)
     st.conn.execute("ANALYZE")
     return st
 
 
-def plans_of_list(st, f, descending=False, after=None):
-    """EXPLAIN QUERY PLAN of every per-span-class query that list_events runs."""
-    filter_where, filter_params = st._filters(f)
-    plans = []
-    for _cls, where, params in st._class_parts(f):
-        where = where + filter_where
-        params = params + filter_params
-        if after:
-            where.append("(e.start_key, e.end_key, e.id) > (?, ?, ?)")
-            params += list(after)
-        order = "DESC" if descending else "ASC"
-        sql = (f"SELECT e.start_key, e.end_key, e.id, e.pk FROM events e WHERE {' AND '.join(where)} "
-               f"ORDER BY e.start_key {order}, e.end_key {order}, e.id {order} LIMIT 51")
-        plans.append(st.explain(sql, params))
-    return plans
+def plan_text(st, sql, params):
+    return " | ".join(st.explain(sql, params))
 
 
-@pytest.mark.parametrize("f", [
+WINDOWS = [
     {"from_day": 18800, "to_day": 18830, "match": "overlap"},
     {"from_day": 18800, "to_day": 18830, "match": "within"},
     {"from_day": 18800, "match": "overlap"},
     {"to_day": 18830, "match": "overlap"},
-    {},
-    {"from_day": 18800, "to_day": 18830, "tags": ["war"], "min_importance": 3},
-    {"from_day": 18800, "to_day": 18830, "fts": fts_query("bagram")},
-])
+    {"match": "overlap"},
+    {"from_day": 18800, "to_day": 18830, "match": "overlap", "tags": ["war"], "min_importance": 3},
+    {"from_day": 18800, "to_day": 18830, "match": "overlap", "countries": ["AF"], "precisions": ["day"]},
+]
+
+
+@pytest.mark.parametrize("f", WINDOWS)
 @pytest.mark.parametrize("descending", [False, True])
-def test_window_query_walks_the_chronological_index_without_sorting(st, f, descending):
-    plans = plans_of_list(st, {"match": "overlap", **f}, descending, after=(18801, 18801, "x"))
-    assert plans, "at least one span class is queried"
-    for plan in plans:
-        text = " | ".join(plan)
-        assert "USING INDEX events_chrono" in text or "USING COVERING INDEX events_chrono" in text, text
+@pytest.mark.parametrize("after", [None, (18801, 18801, "x")])
+def test_window_query_walks_the_chronological_index_without_sorting(st, f, descending, after):
+    plan, queries = st.list_queries(f, 51, after, descending)
+    assert plan == "classes" and queries
+    for sql, params in queries:
+        text = plan_text(st, sql, params)
+        assert re.search(r"SEARCH e USING (COVERING )?INDEX events_chrono \(span_class=?", text), text
         assert "TEMP B-TREE" not in text, text
         assert not re.search(r"\bSCAN e\b", text), text  # a range search, not a full scan
 
@@ -61,6 +59,39 @@ def test_each_span_class_range_is_bounded_below(st):
             assert params[where.index("e.start_key >= ?")] == 18800 - store_module.SPAN_LIMITS[cls]
 
 
+def test_common_word_probes_fts_along_the_date_index(st, monkeypatch):
+    monkeypatch.setattr(store_module, "FTS_PROBE_MIN", 100)  # "common" at this small size: in all 300 rows
+    f = {"match": "overlap", "fts": fts_query("common"), "fts_terms": fts_words("common")}
+    plan, queries = st.list_queries(f, 51)
+    assert plan == "classes"
+    for sql, params in queries:
+        text = plan_text(st, sql, params)
+        assert "events_chrono" in text and "TEMP B-TREE" not in text, text
+        assert "SCAN events_fts VIRTUAL TABLE" in text  # the per-row probe
+
+
+def test_rare_word_reads_its_matches_by_rowid(st):
+    f = {"from_day": 0, "to_day": 30000, "match": "overlap", "fts": fts_query("word3"), "fts_terms": fts_words("word3")}
+    plan, [(sql, params)] = st.list_queries(f, 51)
+    assert plan == "matches"
+    text = plan_text(st, sql, params)
+    assert text.startswith("SCAN events_fts VIRTUAL TABLE") or "SCAN m" in text or "events_fts" in text.split("|")[0], text
+    assert "SEARCH e USING INTEGER PRIMARY KEY" in text, text
+
+
+def test_window_aggregations_gather_index_ranges(st):
+    where, params = st._window_condition({"from_day": 18800, "to_day": 18830, "match": "overlap"})
+    text = plan_text(st, f"SELECT count(*) FROM events e WHERE {where[0]}", params)
+    assert "SEARCH w USING COVERING INDEX events_chrono" in text and not re.search(r"\bSCAN (e|w)\b", text), text
+
+
+def test_histogram_over_everything_reads_only_its_covering_index(st):
+    sql = "SELECT e.start_year, count(*) FROM events e WHERE 1 AND e.start_year IS NOT NULL GROUP BY e.start_year"
+    text = plan_text(st, sql, [])
+    assert "COVERING INDEX events_year" in text and "TEMP B-TREE" not in text, text
+
+
 def test_get_by_id_uses_the_unique_index(st):
-    plan = " ".join(st.explain("SELECT doc, version FROM events WHERE id = ?", ["x"]))
-    assert "USING INDEX sqlite_autoindex_events_1" in plan or "USING COVERING INDEX" in plan, plan
+    sql = "SELECT d.doc, e.version FROM events e JOIN event_docs d ON d.pk = e.pk WHERE e.id = ?"
+    text = plan_text(st, sql, ["x"])
+    assert "sqlite_autoindex_events_1" in text and "USING INTEGER PRIMARY KEY" in text, text

@@ -11,7 +11,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     from flask import Flask
 
     from . import config as config_module
-    from . import errors, http, openapi, store
+    from . import errors, http, openapi, security, store
     from .api import changes, event_writes, events, meta, timelines  # noqa: F401 (event_writes registers routes)
 
     app = Flask(__name__, static_folder="static", static_url_path="/static")
@@ -37,11 +37,15 @@ def create_app(config: Mapping[str, Any] | None = None):
     openapi.init_spec(api)
     errors.init_app(app)
     http.init_app(app)
+    security.init_app(app)
     api.register_blueprint(events.blp)
     api.register_blueprint(timelines.blp)
     api.register_blueprint(changes.blp)
     app.register_blueprint(meta.bp)
     api.register_blueprint(meta.ops)
+    from .api import docs
+
+    app.register_blueprint(docs.bp)
 
     from .cli import register as register_commands
 

@@ -42,7 +42,7 @@ UNBOUNDED = len(SPAN_LIMITS) - 1
 # below it, from the (few) matches, sorted. See list_events.
 FTS_PROBE_MIN = 20_000
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def span_class(start_key: int, end_key: int) -> int:
@@ -164,7 +164,17 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE events DROP COLUMN doc")
 
 
-MIGRATIONS = [_migration_1, _migration_2, _migration_3]
+def _migration_4(db: sqlite_utils.Database) -> None:
+    # The chronological index also carries the columns that filters and facets read most
+    # (importance for the zoomed-out widget, precision, country), so a window scan that
+    # filters or counts them never touches the table.
+    db.execute("DROP INDEX events_chrono")
+    db.execute(
+        "CREATE INDEX events_chrono ON events (span_class, start_key, end_key, id, importance, precision, country)"
+    )
+
+
+MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -567,50 +577,77 @@ class Store:
             total += self.conn.execute(sql, params + filter_params).fetchone()[0]
         return total
 
-    def start_counts(self, f: dict[str, Any], grain: str) -> tuple[list[tuple], int]:
-        """Counts of matches grouped by their start: grain ``day`` (by start_key), ``month``
-        (start_year, start_month) or ``year`` (start_year). Also the number with no start."""
+    def _matches_from(self, f: dict[str, Any], columns: str = "w.pk"):
+        """The matches of ``f`` as a FROM part and a WHERE part, to be joined as callers need.
+
+        With a date window the rows come from the per-span-class index ranges (``w``, a
+        UNION ALL of covering-index scans); ``e`` is joined only when another filter needs
+        the row. Returns (from_sql, from_params, where_sql, where_params, joined) where
+        ``joined`` says whether ``e`` is in the FROM part.
+        """
         filter_where, filter_params = self._filters(f)
-        date_where, date_params = self._window_condition(f)
-        where = filter_where + date_where
-        cond = (" AND ".join(where)) if where else "1"
-        params = filter_params + date_params
+        where_sql = " AND ".join(filter_where) or "1"
+        if f.get("from_day") is None and f.get("to_day") is None:
+            return "events e", [], where_sql, filter_params, True
+        arms, params = [], []
+        for _cls, where, p in self._class_parts(f):
+            arms.append(f"SELECT {columns} FROM events w WHERE " + " AND ".join(where).replace("e.", "w."))
+            params += p
+        if not arms:
+            return "(SELECT NULL AS pk, NULL AS start_key) w", [], "0", [], False
+        union = "(" + " UNION ALL ".join(arms) + ") w"
+        if not filter_where:
+            return union, params, "1", [], False
+        return f"{union} CROSS JOIN events e ON e.pk = w.pk", params, where_sql, filter_params, True
+
+    def start_counts(self, f: dict[str, Any], grain: str) -> tuple[list[tuple], int, str]:
+        """Counts of matches grouped by their start, ascending, the number with no start, and
+        the grain of the rows: ``day`` (start_key), ``month`` (start_year, start_month) or
+        ``year`` (start_year). Over everything it reads the covering index (start_year,
+        start_month) at the asked grain; inside a window it groups the window's index
+        ranges by start_key and answers at grain ``day`` (the caller folds the days)."""
+        if f.get("from_day") is not None or f.get("to_day") is not None:
+            src, sp, where, wp, _joined = self._matches_from(f, "w.pk, w.start_key")
+            by_day = self.conn.execute(
+                f"SELECT w.start_key, count(*) FROM {src} WHERE {where} GROUP BY w.start_key", sp + wp
+            ).fetchall()
+            unbucketed = sum(n for day, n in by_day if day == OPEN_START)
+            return sorted(r for r in by_day if r[0] != OPEN_START), unbucketed, "day"
+        src, sp, where, wp, _joined = self._matches_from(f)
         cols = {"day": "e.start_key", "month": "e.start_year, e.start_month", "year": "e.start_year"}[grain]
         rows = self.conn.execute(
-            f"SELECT {cols}, count(*) FROM events e WHERE {cond} AND e.start_year IS NOT NULL "
+            f"SELECT {cols}, count(*) FROM {src} WHERE {where} AND e.start_year IS NOT NULL "
             f"GROUP BY {cols} ORDER BY {cols}",
-            params,
+            sp + wp,
         ).fetchall()
         # start_year is NULL exactly when the start is open or unknown.
         unbucketed = self.conn.execute(
-            f"SELECT count(*) FROM events e WHERE {cond} AND e.start_year IS NULL", params
+            f"SELECT count(*) FROM {src} WHERE {where} AND e.start_year IS NULL", sp + wp
         ).fetchone()[0]
-        return rows, unbucketed
+        return rows, unbucketed, grain
 
     def facet_counts(self, f: dict[str, Any], facet: str, size: int) -> list[tuple[str, int]]:
         """Most frequent values of ``facet`` (tags, actors, timelines, country, precision) among matches."""
-        filter_where, filter_params = self._filters(f)
-        date_where, date_params = self._window_condition(f)
-        where = filter_where + date_where
-        params = filter_params + date_params
+        src, sp, where, wp, joined = self._matches_from(f)
         if facet in ("tags", "actors", "timelines"):
             kind = facet[:-1]
-            if where:
-                sql = (
-                    "SELECT value, count(*) AS n FROM event_terms WHERE kind = ? AND event IN "
-                    f"(SELECT e.pk FROM events e WHERE {' AND '.join(where)}) "
-                    "GROUP BY value ORDER BY n DESC, value LIMIT ?"
-                )
-            else:
-                sql = "SELECT value, count(*) AS n FROM event_terms WHERE kind = ? GROUP BY value ORDER BY n DESC, value LIMIT ?"
-            return self.conn.execute(sql, [kind, *params, size]).fetchall()
-        column = {"country": "e.country", "precision": "e.precision"}[facet]
-        cond = " AND ".join(where) if where else "1"
-        sql = (
-            f"SELECT {column}, count(*) AS n FROM events e WHERE {cond} AND {column} IS NOT NULL "
-            f"GROUP BY {column} ORDER BY n DESC, {column} LIMIT ?"
-        )
-        return self.conn.execute(sql, [*params, size]).fetchall()
+            if src == "events e" and where == "1":
+                sql = ("SELECT value, count(*) AS n FROM event_terms WHERE kind = ? "
+                       "GROUP BY value ORDER BY n DESC, value LIMIT ?")
+                return self.conn.execute(sql, [kind, size]).fetchall()
+            key = "e.pk" if joined else "w.pk"
+            sql = (f"SELECT t.value, count(*) AS n FROM {src} CROSS JOIN event_terms t "
+                   f"ON t.event = {key} AND t.kind = ? WHERE {where} GROUP BY t.value ORDER BY n DESC, t.value LIMIT ?")
+            return self.conn.execute(sql, [*sp, kind, *wp, size]).fetchall()
+        column = {"country": "country", "precision": "precision"}[facet]
+        if joined:
+            column = "e." + column
+        else:  # read from the covering index ranges, not the rows
+            src, sp, where, wp, joined = self._matches_from(f, f"w.pk, w.{column}")
+            column = "w." + column
+        sql = (f"SELECT {column}, count(*) AS n FROM {src} WHERE {where} AND {column} IS NOT NULL "
+               f"GROUP BY {column} ORDER BY n DESC, {column} LIMIT ?")
+        return self.conn.execute(sql, [*sp, *wp, size]).fetchall()
 
     def explain(self, sql: str, params: Iterable[Any]) -> list[str]:
         return [r[3] for r in self.conn.execute("EXPLAIN QUERY PLAN " + sql, list(params))]

@@ -231,7 +231,7 @@ def histogram_response(args: dict[str, Any], timeline: str | None = None) -> Res
     interval = args["interval"]
     f = filters_from(args, timeline)
     grain = {"day": "day", "month": "month"}.get(interval, "year")
-    rows, unbucketed = get_store().start_counts(f, grain)
+    rows, unbucketed, grain = get_store().start_counts(f, grain)
     buckets: dict[str, list] = {}
     for row in rows:
         if grain == "day":

@@ -226,3 +226,42 @@ def test_concurrent_mixed_writes(server):
     assert "Traceback" not in log_text
     assert tokens["load"] not in log_text and tokens["doomed"] not in log_text
     assert elapsed < 30
+
+
+def test_a_slow_import_upload_does_not_block_other_writers(server):
+    """An NDJSON import whose client sends slowly must not hold the write lock while it waits."""
+    import http.client
+
+    base, tokens, _log, _db = server
+    host, port = base.removeprefix("http://").split(":")
+    lines = [json.dumps({"id": f"slow-{i}", "date": "2021", "title": f"Slow {i}"}).encode() + b"\n" for i in range(3)]
+    body = b"".join(lines)
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.putrequest("POST", "/api/v1/events/import")
+        conn.putheader("Content-Type", "application/x-ndjson")
+        conn.putheader("Content-Length", str(len(body)))
+        conn.putheader("Authorization", f"Bearer {tokens['load']}")
+        conn.endheaders()
+        conn.send(lines[0])
+        time.sleep(0.5)  # the import is now reading its body
+        outcome = {}
+
+        def fast_write():
+            started = time.monotonic()
+            outcome["status"], outcome["raw"] = request(
+                base, "POST", "/api/v1/events", {"id": "fast", "date": "2021", "title": "Fast"}, tokens["load"])
+            outcome["waited"] = time.monotonic() - started
+
+        writer = threading.Thread(target=fast_write)
+        writer.start()
+        time.sleep(3.0)
+        conn.send(b"".join(lines[1:]))
+        response = conn.getresponse()
+        result = json.loads(response.read())
+    finally:
+        conn.close()
+    writer.join(timeout=40)
+    assert outcome["status"] == 201, outcome
+    assert outcome["waited"] < 2.0, f"a write waited {outcome['waited']:.1f} s for a slow import upload"
+    assert response.status == 200 and result["created"] == 3

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from typing import Any, Iterator
 
 from flask import current_app, request
@@ -70,7 +71,7 @@ def import_items() -> Iterator[Any]:
     check_size(limit)
     stream = request.stream
     if mimetype in NDJSON_TYPES:
-        return _ndjson_items(stream, limit)
+        return _ndjson_items(_spool(stream, limit), limit)
     raw = stream.read(limit + 1)
     if len(raw) > limit:
         raise ApiError("payload-too-large", f"The body is over the import limit of {limit} bytes.")
@@ -81,6 +82,21 @@ def import_items() -> Iterator[Any]:
     if not isinstance(data, list):
         raise ApiError("malformed-body", "An import body is a JSON array of events (or NDJSON).")
     return iter(data)
+
+
+def _spool(stream, limit: int):
+    """The whole body in a temporary file (in memory up to 1 MiB, then on disk), read before
+    the import's transaction begins: a slow client must never hold the write lock."""
+    spool = tempfile.SpooledTemporaryFile(max_size=1_048_576)
+    total = 0
+    while chunk := stream.read(65536):
+        total += len(chunk)
+        if total > limit:
+            spool.close()
+            raise ApiError("payload-too-large", f"The body is over the import limit of {limit} bytes.")
+        spool.write(chunk)
+    spool.seek(0)
+    return spool
 
 
 def _ndjson_items(stream, limit: int) -> Iterator[Any]:

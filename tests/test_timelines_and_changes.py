@@ -302,3 +302,18 @@ def test_replaying_the_feed_after_a_random_mix_of_writes_gives_exactly_the_event
     current = {e["id"]: e for e in all_events(client)}
     assert len(current) > 20
     assert replica == current
+
+
+def test_timeline_etag_changes_when_its_events_move(client, h):
+    client.post(TL, json={"slug": "war", "title": "War"}, headers=h)
+    client.post(EVENTS, json={"id": "a", "date": "2021", "title": "A", "timelines": ["war"]}, headers=h)
+    first = client.get(f"{TL}/war")
+    listing = client.get(TL)
+    assert client.get(f"{TL}/war", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    client.patch(f"{EVENTS}/a", json={"date": "2019-05"}, headers=h)
+    again = client.get(f"{TL}/war", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200 and (again.json["start"], again.json["end"]) == ("2019-05-01", "2019-05-31")
+    assert client.get(TL, headers={"If-None-Match": listing.headers["ETag"]}).status_code == 200
+    # and an If-Match naming the old representation is stale
+    r = client.put(f"{TL}/war", json={"title": "New"}, headers={**h, "If-Match": first.headers["ETag"]})
+    assert r.status_code == 412

@@ -34,7 +34,8 @@ def timeline_json(tl: dict) -> dict:
 
 
 def _etag(tl: dict) -> str:
-    return f"tl-{tl['version']}-{tl['event_count']}"
+    # The derived fields are part of the representation: an event moving changes start/end.
+    return f"tl-{tl['version']}-{tl['event_count']}-{tl['start_key']}-{tl['end_key']}"
 
 
 def _one(slug: str) -> dict:

@@ -334,10 +334,10 @@ def import_items(store: Store, items: Iterable[Any], *, dry_run: bool = False, p
     counts = Counts()
     errors: dict[str, Any] = {}
     seen: set[str] = set()
-    known = store.timeline_slugs()
     now = utc_now()
     store.conn.execute("BEGIN IMMEDIATE")
     try:
+        known = store.timeline_slugs()  # inside the transaction: no timeline vanishes meanwhile
         for index, item in enumerate(items):
             if progress is not None:
                 progress(1)

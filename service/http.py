@@ -9,7 +9,10 @@ import uuid
 import orjson
 from flask import Flask, g, request
 
+from .errors import ApiError
+
 access_log = logging.getLogger("service.access")
+MAX_REQUEST_LINE = 16 * 1024
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -19,6 +22,10 @@ def init_app(app: Flask) -> None:
         g.started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
+        # "METHOD target HTTP/1.1": the request line the contract serves up to 16 KiB.
+        if len(request.method) + len(target) + 10 > MAX_REQUEST_LINE:
+            raise ApiError("uri-too-long", f"The request line is over {MAX_REQUEST_LINE} bytes.")
 
     @app.after_request
     def finish_response(response):

@@ -42,10 +42,12 @@ def authenticate(store: Store, header: str | None) -> tuple[str, str]:
                        headers={"WWW-Authenticate": 'Bearer realm="timeline", error="invalid_request"'})
     digest = hash_token(token)
     found = store.token_by_hash(digest)
-    if found is None or not hmac.compare_digest(hash_token(token), digest):
+    # The lookup finds the row by its hash; the final check compares the stored hash in
+    # constant time, so no byte-by-byte timing of the comparison is observable.
+    if found is None or not hmac.compare_digest(found[2].encode(), digest.encode()):
         raise ApiError("unauthorized", "The token is unknown or revoked.",
                        headers={"WWW-Authenticate": 'Bearer realm="timeline", error="invalid_token"'})
-    return found
+    return found[0], found[1]
 
 
 def require(scope: str, store_getter):

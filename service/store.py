@@ -734,9 +734,10 @@ class Store:
                 (name, scope, token_hash, utc_now()),
             )
 
-    def token_by_hash(self, token_hash: str) -> tuple[str, str] | None:
-        row = self.conn.execute("SELECT name, scope FROM tokens WHERE hash = ?", (token_hash,)).fetchone()
-        return (row[0], row[1]) if row else None
+    def token_by_hash(self, token_hash: str) -> tuple[str, str, str] | None:
+        """(name, scope, stored hash) of the token with this hash, or None."""
+        row = self.conn.execute("SELECT name, scope, hash FROM tokens WHERE hash = ?", (token_hash,)).fetchone()
+        return (row[0], row[1], row[2]) if row else None
 
     def touch_token(self, name: str) -> None:
         try:

@@ -11,6 +11,7 @@ from datetime import date
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.usefixtures("live_server")
 
@@ -57,7 +58,8 @@ class Widget:
     def settle(self):
         """Waits until the list is drawn and no window load is running."""
         self.page.wait_for_selector(".tlw-row", timeout=10_000)
-        self.page.wait_for_function("!document.querySelector('.tlw').classList.contains('tlw-busy')", timeout=10_000)
+        # Locators, not wait_for_function: a string predicate needs eval, which the page's CSP forbids.
+        expect(self.page.locator(".tlw.tlw-busy")).to_have_count(0, timeout=10_000)
         self.page.wait_for_timeout(350)  # past the 250 ms pan/zoom debounce
 
     def listed_ids(self) -> list[str]:
@@ -163,7 +165,7 @@ def test_search_narrows_the_events(widget, live_server):
     everything = widget.listed_ids()
     widget.page.get_by_role("searchbox").fill("Bagram")
     widget.page.keyboard.press("Enter")
-    widget.page.wait_for_function(f"document.querySelectorAll('.tlw-row').length === {len(matching)}", timeout=10_000)
+    expect(widget.page.locator(".tlw-row")).to_have_count(len(matching), timeout=10_000)
     widget.settle()
 
     assert widget.listed_ids() == matching

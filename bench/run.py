@@ -419,7 +419,9 @@ def machine() -> str:
 
 
 def fmt_rps(r: LoadResult | None) -> str:
-    return "—" if r is None else f"{r.rps:,.0f}"
+    if r is None:
+        return "—"
+    return f"{r.rps:,.0f}" if r.requests else "0 (none finished)"
 
 
 def fmt_ms(v: float | None) -> str:
@@ -480,6 +482,11 @@ def verdict(name: str, res: dict[str, LoadResult], unloaded: dict | None) -> str
     return ("met: " if ok else "NOT met: ") + ", ".join(notes)
 
 
+def a_duration(r: LoadResult) -> float:
+    """For a server that finished no request in the run: its req/s was below 1/duration."""
+    return r.seconds
+
+
 def table(rows: list[tuple], unloaded: dict[str, dict]) -> list[str]:
     head = ("| query | service req/s | p50 ms | p99 ms | floor req/s | p50 | p99 | Datasette req/s | p50 | p99 "
             "| service ÷ floor | service ÷ Datasette | one request p50 / p99 ms (in-process) | target |")
@@ -490,9 +497,12 @@ def table(rows: list[tuple], unloaded: dict[str, dict]) -> list[str]:
         rd = f"{s.rps / d.rps:.1f}×" if s and d and d.rps else "—"
         u = unloaded.get(name)
         uc = f"{fmt_ms(u['median_ms'])} / {fmt_ms(u['p99_ms'])}" if u else "—"
-        cells = [name, fmt_rps(s), fmt_ms(s and s.p50_ms), fmt_ms(s and s.p99_ms),
-                 fmt_rps(f), fmt_ms(f and f.p50_ms), fmt_ms(f and f.p99_ms),
-                 fmt_rps(d), fmt_ms(d and d.p50_ms), fmt_ms(d and d.p99_ms), rf, rd, uc, verdict(name, res, u)]
+        def ms(r, attr):
+            return fmt_ms(getattr(r, attr)) if r is not None and r.requests else "—"
+
+        rd = rd if not (d and not d.requests) else f"> {s.rps * a_duration(d):.0f}×" if s else "—"
+        cells = [name, fmt_rps(s), ms(s, "p50_ms"), ms(s, "p99_ms"), fmt_rps(f), ms(f, "p50_ms"), ms(f, "p99_ms"),
+                 fmt_rps(d), ms(d, "p50_ms"), ms(d, "p99_ms"), rf, rd, uc, verdict(name, res, u)]
         out.append("| " + " | ".join(cells) + " |")
     return out
 
@@ -533,6 +543,7 @@ def main(argv=None) -> int:
     n_events = event_count(db)
     db_bytes = db.stat().st_size
 
+    load_before = os.getloadavg()
     workdir = Path(tempfile.mkdtemp(prefix="timeline-bench-"))
     results: list[tuple[str, dict[str, LoadResult]]] = []
     answered = {k: 0 for k in SERVERS}
@@ -540,7 +551,7 @@ def main(argv=None) -> int:
 
     log("unloaded single-request latencies, in-process (bench.queries) ...")
     unloaded = {r["query"]: r for r in queries.run(str(db), n_windows=min(a.windows, 200),
-                                                  heavy_runs=5, plans=False, out=log)}
+                                                  heavy_runs=3, plans=False, out=log)}
     from service import store as store_module
     store_module.close_all()
 
@@ -587,6 +598,7 @@ def main(argv=None) -> int:
     lines = table(results, unloaded)
     print()
     print("\n".join(lines), flush=True)
+    extras["loadavg"] = (load_before, os.getloadavg())
     report = render(a, loadgen, db, n_events, db_bytes, gen_result, lines, extras, scs_desc(results), unloaded)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(report)
@@ -626,7 +638,9 @@ def render(a, loadgen, db, n_events, db_bytes, gen_result, lines, extras, names,
         "",
         f"Made by `python -m bench.run` (`bash bench/run.sh`) on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
-        f"- Machine: {machine()}. Load generator and servers share these cores.",
+        f"- Machine: {machine()}. Load generator and servers share these cores. Load average "
+        f"(1 min) at the start {extras['loadavg'][0][0]:.1f}, at the end {extras['loadavg'][1][0]:.1f}: "
+        "anything above ~1 means other work competed for the cores during the run.",
         "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
         f"- Database: `{db.name}`, {n_events:,} events, {db_bytes / 2**20:,.0f} MiB, built by `bench/generate.py` "
         "through `service.ingest.prepare_batch` (the API's validation) and `store.upsert_event`, then `ANALYZE`.",

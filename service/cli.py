@@ -133,29 +133,19 @@ def tokens_revoke(name: str) -> None:
 
 def _file_items(path: Path):
     """Items of one file: JSON array (.json), NDJSON (.ndjson/.jsonl) or CSV as export writes it."""
-    from . import formats
-    from .api.bodies import loads
+    from . import formats, jsonio
 
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as fh:
             yield from formats.csv_read(fh)
-    elif suffix in (".ndjson", ".jsonl"):
-        with path.open("rb") as fh:
-            for number, line in enumerate(fh, start=1):
-                if line.strip():
-                    try:
-                        yield loads(line)
-                    except ValueError as exc:
-                        raise click.ClickException(f"{path}: line {number}: not valid JSON: {exc}") from None
-    else:
+        return
+    with path.open("rb") as fh:
+        items = jsonio.iter_ndjson(fh) if suffix in (".ndjson", ".jsonl") else jsonio.iter_array(fh)
         try:
-            data = loads(path.read_bytes())
-        except ValueError as exc:
-            raise click.ClickException(f"{path}: not valid JSON: {exc}") from None
-        if not isinstance(data, list):
-            raise click.ClickException(f"{path}: must hold a JSON array of events")
-        yield from data
+            yield from items
+        except jsonio.JSONError as exc:
+            raise click.ClickException(f"{path}: {exc}") from None
 
 
 @main.command("import")

@@ -1,35 +1,17 @@
 """Reading request bodies: content type (415), size (413), strict JSON (400)."""
 from __future__ import annotations
 
-import json
 import tempfile
 from typing import Any, Iterator
 
 from flask import current_app, request
 
 from ..errors import ApiError
+from ..jsonio import JSONError, iter_array, iter_ndjson, loads
 
 JSON_TYPES = ("application/json",)
 MERGE_PATCH = "application/merge-patch+json"
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise ValueError(f"duplicate key {key!r}")
-        obj[key] = value
-    return obj
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
-
-
-def loads(text: str | bytes) -> Any:
-    """Strict JSON: no NaN/Infinity, no duplicate keys; ValueError otherwise."""
-    return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
 
 
 def require_type(*allowed: str) -> str:
@@ -65,23 +47,21 @@ def json_body(*allowed: str) -> Any:
 
 
 def import_items() -> Iterator[Any]:
-    """Items of an import body: a JSON array, or NDJSON read line by line (streamed)."""
+    """Items of an import body, a JSON array or NDJSON, spooled then decoded one at a time."""
     mimetype = require_type(*JSON_TYPES, *NDJSON_TYPES)
     limit = current_app.config["MAX_IMPORT_BYTES"]
     check_size(limit)
-    stream = request.stream
-    if mimetype in NDJSON_TYPES:
-        return _ndjson_items(_spool(stream, limit), limit)
-    raw = stream.read(limit + 1)
-    if len(raw) > limit:
-        raise ApiError("payload-too-large", f"The body is over the import limit of {limit} bytes.")
+    spool = _spool(request.stream, limit)
+    items = iter_ndjson(spool) if mimetype in NDJSON_TYPES else iter_array(spool)
+    return _as_problems(items)
+
+
+def _as_problems(items: Iterator[Any]) -> Iterator[Any]:
+    """Items, with a JSON error in the middle of the stream turned into a 400 problem."""
     try:
-        data = loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ApiError("malformed-body", f"The body is not a valid JSON array: {exc}.") from None
-    if not isinstance(data, list):
-        raise ApiError("malformed-body", "An import body is a JSON array of events (or NDJSON).")
-    return iter(data)
+        yield from items
+    except JSONError as exc:
+        raise ApiError("malformed-body", f"The body is not valid JSON: {exc}.") from None
 
 
 def _spool(stream, limit: int):
@@ -97,17 +77,3 @@ def _spool(stream, limit: int):
         spool.write(chunk)
     spool.seek(0)
     return spool
-
-
-def _ndjson_items(stream, limit: int) -> Iterator[Any]:
-    total = 0
-    for number, line in enumerate(stream, start=1):
-        total += len(line)
-        if total > limit:
-            raise ApiError("payload-too-large", f"The body is over the import limit of {limit} bytes.")
-        if not line.strip():
-            continue
-        try:
-            yield loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise ApiError("malformed-body", f"Line {number} is not valid JSON: {exc}.") from None

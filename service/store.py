@@ -55,6 +55,24 @@ def span_class(start_key: int, end_key: int) -> int:
     return UNBOUNDED
 
 
+def _seek(where: list[str], params: list[Any], after_start: int, descending: bool) -> tuple[list[str], list[Any]]:
+    """Tighten a class range so a keyset page seeks to the cursor instead of the window edge."""
+    bound = "e.start_key <= ?" if descending else "e.start_key >= ?"
+    pick = min if descending else max
+    where, params = list(where), list(params)
+    if bound in where:
+        i = where.index(bound)
+        params[_param_index(where, i)] = pick(params[_param_index(where, i)], after_start)
+    else:
+        where.append(bound)
+        params.append(after_start)
+    return where, params
+
+
+def _param_index(where: list[str], i: int) -> int:
+    return sum(w.count("?") for w in where[:i])
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -491,6 +509,8 @@ class Store:
             filter_params.append(f["fts"])
         queries = []
         for _cls, where, params in self._class_parts(f):
+            if after is not None:
+                where, params = _seek(where, params, after[0], descending)
             where = where + filter_where + ([keyset] if after is not None else [])
             params = params + filter_params + list(after or ()) + [limit]
             sql = f"SELECT e.start_key, e.end_key, e.id, e.pk FROM events e WHERE {' AND '.join(where)} {ordering}"
@@ -505,11 +525,16 @@ class Store:
         of the previous page (keyset pagination).
         """
         _plan, queries = self.list_queries(f, limit, after, descending)
-        streams = [rows for sql, params in queries if (rows := self.conn.execute(sql, params).fetchall())]
-        if len(streams) == 1:
-            return self._with_docs(streams[0][:limit])
-        merged = heapq.merge(*streams, key=lambda r: (r[0], r[1], r[2]), reverse=descending)
-        return self._with_docs([r for _, r in zip(range(limit), merged)])
+        if len(queries) == 1:
+            return self._with_docs(self.conn.execute(*queries[0]).fetchall())
+        # Lazy merge: each class's cursor steps only as far as the merged page needs, so a
+        # page reads about `limit` index entries in all, not `limit` per class.
+        cursors = [self.conn.execute(sql, params) for sql, params in queries]
+        merged = heapq.merge(*cursors, key=lambda r: (r[0], r[1], r[2]), reverse=descending)
+        top = [r for _, r in zip(range(limit), merged)]
+        for cursor in cursors:
+            cursor.close()
+        return self._with_docs(top)
 
     def _with_docs(self, top: list) -> list[tuple[int, int, str, str]]:
         """(start_key, end_key, id, pk) rows -> (start_key, end_key, id, doc), in the same order."""

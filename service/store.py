@@ -286,6 +286,11 @@ class Store:
     def ping(self) -> None:
         self.conn.execute("SELECT 1").fetchone()
 
+    def data_version(self) -> int:
+        """The change feed's last seq: it moves with every create, update and delete."""
+        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
+        return row[0] if row else 0
+
     def event_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]
 

@@ -379,3 +379,19 @@ def test_tampered_cursor_is_refused(synth_client):
 def test_bad_histogram_and_facet_parameters(synth_client, path):
     response = synth_client.get(path)
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
+
+
+def test_cached_aggregates_follow_every_write(synth_client, app):
+    """Histogram and facets are reused per data version, never served stale."""
+    first = synth_client.get("/api/v1/events/facets?facet=tags&size=50").json
+    assert synth_client.get("/api/v1/events/facets?facet=tags&size=50").json == first
+    st = store_module.connect(app.config["DATABASE"])
+    with st.write():
+        ingest.write_rows(st, ingest.prepare_batch([_event("cache-new", "2021-07-03", tags=["war"])], st))
+    after = {t["value"]: t["count"] for t in synth_client.get("/api/v1/events/facets?facet=tags&size=50").json["tags"]}
+    assert after["war"] == {t["value"]: t["count"] for t in first["tags"]}["war"] + 1
+    hist = synth_client.get("/api/v1/events/histogram?interval=year").json
+    with st.write():
+        st.delete_event("cache-new")
+    again = synth_client.get("/api/v1/events/histogram?interval=year").json
+    assert {b["key"]: b["count"] for b in again["buckets"]}["2021"] == {b["key"]: b["count"] for b in hist["buckets"]}["2021"] - 1

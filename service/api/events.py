@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlencode
 
@@ -224,7 +225,35 @@ def event_etag(event_id: str, version: int) -> str:
 @blp.alt_response(400, schema=ProblemSchema, content_type="application/problem+json")
 def histogram(args):
     """Counts of matching events per interval, bucketed by their start."""
-    return histogram_response(args)
+    return cached_aggregate(lambda: histogram_response(args))
+
+
+_AGGREGATES: "OrderedDict[tuple, tuple[int, bytes]]" = OrderedDict()
+_AGGREGATE_ENTRIES = 256
+_AGGREGATE_MAX_BYTES = 256 * 1024
+
+
+def cached_aggregate(compute) -> Response:
+    """A histogram or facets body, reused while the events have not changed.
+
+    The key is the request's path and query; the entry is valid for one data version (the
+    change feed's last seq, which every create, update and delete advances in its own
+    transaction), so a cached answer is never stale. Each worker keeps its own small LRU.
+    """
+    version = get_store().data_version()
+    key = (current_app.config["DATABASE"], request.path, tuple(sorted(request.args.items(multi=True))))
+    hit = _AGGREGATES.get(key)
+    if hit is not None and hit[0] == version:
+        _AGGREGATES.move_to_end(key)
+        return Response(hit[1], mimetype="application/json")
+    response = compute()
+    body = response.get_data()
+    if len(body) <= _AGGREGATE_MAX_BYTES:
+        _AGGREGATES[key] = (version, body)
+        _AGGREGATES.move_to_end(key)
+        while len(_AGGREGATES) > _AGGREGATE_ENTRIES:
+            _AGGREGATES.popitem(last=False)
+    return response
 
 
 def histogram_response(args: dict[str, Any], timeline: str | None = None) -> Response:
@@ -262,6 +291,10 @@ def histogram_response(args: dict[str, Any], timeline: str | None = None) -> Res
 @blp.alt_response(400, schema=ProblemSchema, content_type="application/problem+json")
 def facets(args):
     """The most frequent tags, actors, timelines, countries and precisions of the matches."""
+    return cached_aggregate(lambda: facets_response(args))
+
+
+def facets_response(args: dict[str, Any]) -> Response:
     f = filters_from(args)
     store = get_store()
     body = {}

@@ -26,7 +26,8 @@ from marshmallow import Schema, fields
 
 from . import formats
 from .errors import KINDS, PROBLEM_TYPE
-from .schemas import ProblemSchema
+from .schemas import SLUG_PATTERN, ProblemSchema
+from .slugs import RESERVED_IDS
 
 _HEADERS = {
     "X-Request-ID": {"description": "The request id (echoed when the client sent a valid one); it is in every log line.",
@@ -155,10 +156,65 @@ class HttpRulesPlugin(BasePlugin):
             return
         responses[key] = {"$ref": f"#/components/responses/{_problem_response(self.spec, status)}"}
 
+    def path_helper(self, path=None, operations=None, parameters=None, **kwargs):
+        """Path parameters that name events and timelines are slugs."""
+        for param in parameters or []:
+            if isinstance(param, dict) and param.get("in") == "path" and param.get("name") in ("event_id", "slug"):
+                param.setdefault("schema", {"type": "string"})["pattern"] = SLUG_PATTERN
+                if param["name"] == "event_id":  # /events/histogram, /facets and /import are not events
+                    param["schema"]["not"] = {"enum": sorted(RESERVED_IDS)}
+                param.setdefault("description", "A slug: lower-case letters, digits and hyphens.")
+        return None
+
+    def schema_helper(self, name, definition, **kwargs):
+        """A nullable nested schema: apispec writes ``anyOf: [{type: object, nullable}, $ref]``,
+        whose first branch admits any object at all; state ``allOf: [$ref], nullable`` instead."""
+        for prop in (definition or {}).get("properties", {}).values():
+            branches = prop.get("anyOf") if isinstance(prop, dict) else None
+            if (isinstance(branches, list) and len(branches) == 2 and branches[0] == {"type": "object", "nullable": True}
+                    and "$ref" in branches[1]):
+                del prop["anyOf"]
+                prop["allOf"] = [branches[1]]
+                prop["nullable"] = True
+        return None
+
+    def _merge_patch_body(self, path: str, op: dict) -> None:
+        """PATCH takes a JSON Merge Patch of what PUT takes: every property optional, and
+        null (removing the field) allowed for the optional ones."""
+        put = (self.spec._paths.get(path) or {}).get("put") or {}
+        ref = (((put.get("requestBody") or {}).get("content") or {}).get("application/json") or {}).get("schema")
+        if not (isinstance(ref, dict) and "$ref" in ref):
+            return
+        name = ref["$ref"].rsplit("/", 1)[-1]
+        target = self.spec.components.schemas.get(name)
+        if not target:
+            return
+        patch_name = f"{name}MergePatch"
+        if patch_name not in self.spec.components.schemas:
+            required = set(target.get("required", ()))
+            props = {}
+            for key, prop in target.get("properties", {}).items():
+                if key in required or prop.get("readOnly"):
+                    props[key] = prop
+                elif "$ref" in prop:
+                    props[key] = {"allOf": [prop], "nullable": True}
+                else:
+                    props[key] = {**prop, "nullable": True}
+            self.spec.components.schema(patch_name, {
+                "type": "object", "additionalProperties": target.get("additionalProperties", False),
+                "properties": props,
+                "description": f"A JSON Merge Patch (RFC 7396) of {name}: the fields to change; null removes an "
+                               "optional field. Required fields cannot be removed."})
+        schema = {"$ref": f"#/components/schemas/{patch_name}"}
+        for content in op.get("requestBody", {}).get("content", {}).values():
+            content["schema"] = schema
+
     def operation_helper(self, path=None, operations=None, **kwargs):
         for method, op in (operations or {}).items():
             if method not in ("get", "put", "post", "patch", "delete"):
                 continue
+            if method == "patch":
+                self._merge_patch_body(path, op)
             responses = op.setdefault("responses", {})
             params = op.setdefault("parameters", [])
             # Errors that are problems: turn every documented one into the shared shape.
@@ -188,6 +244,9 @@ class HttpRulesPlugin(BasePlugin):
             if op.get("requestBody"):
                 for status in (400, 413, 415, 422):
                     self._ref_problem(responses, status)
+            if any(isinstance(p, dict) and p.get("in") == "query" for p in params):
+                self._ref_problem(responses, 400)  # a bad query parameter
+                self._ref_problem(responses, 414)  # a request target over 16 KiB
             if any(p.get("name") == "format" and p.get("in") == "query" for p in params if isinstance(p, dict)):
                 self._all_formats(responses)
             for key, response in responses.items():

@@ -19,6 +19,15 @@ READ_ONLY_EVENT_FIELDS = (
 )
 PRECISIONS = ("day", "month", "year", "decade", "century", "millennium")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# JSON Schema approximations of rules the validators below enforce exactly (documentation:
+# /openapi.json shows them; the calendar and relations need the validators themselves).
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,119}$"
+NO_CONTROL_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
+_EDTF_POINT = r"(-?[0-9X]{4}(-[0-9X]{2}(-[0-9X]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?[?~%]?)"
+EDTF_PATTERN = rf"^({_EDTF_POINT}|{_EDTF_POINT}?/({_EDTF_POINT}|\.\.)?|\.\./{_EDTF_POINT})$"
+EDTF_POINT_PATTERN = rf"^{_EDTF_POINT}$"
+_NUM = r"-?[0-9]{1,3}(\.[0-9]{1,8})?"
+BBOX_PATTERN = rf"^{_NUM},{_NUM},{_NUM},{_NUM}$"
 
 
 class StrictInteger(fields.Integer):
@@ -35,6 +44,11 @@ class StrictInteger(fields.Integer):
 
 class Text(fields.String):
     """A string stored trimmed, refusing control characters; lengths count after trimming."""
+
+    def __init__(self, **kwargs):
+        metadata = dict(kwargs.pop("metadata", None) or {})
+        metadata.setdefault("pattern", NO_CONTROL_PATTERN)  # documents the refusal below
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
@@ -71,7 +85,10 @@ def _country(value: str) -> None:
 
 
 def _http_url(value: str) -> None:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        raise ValidationError("Must be an absolute http or https URL.") from None
     if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
         raise ValidationError("Must be an absolute http or https URL.")
 
@@ -81,7 +98,7 @@ class LocationSchema(Schema):
         unknown = RAISE
 
     name = Text(validate=_length(1, 200), metadata={"description": "Place name."})
-    country = fields.String(validate=_country, metadata={"description": "ISO 3166-1 alpha-2, upper case."})
+    country = fields.String(validate=_country, metadata={"description": "ISO 3166-1 alpha-2, upper case.", "enum": sorted(COUNTRIES)})
     lat = fields.Float(validate=validate.Range(-90, 90), allow_nan=False, metadata={"description": "Latitude, WGS 84."})
     lon = fields.Float(validate=validate.Range(-180, 180), allow_nan=False, metadata={"description": "Longitude, WGS 84."})
 
@@ -109,7 +126,7 @@ class SourceSchema(Schema):
     url = fields.String(validate=[_length(1, 2000), _http_url], metadata={"description": "Absolute http(s) URL."})
     title = Text(validate=_length(1, 300))
     publisher = Text(validate=_length(1, 200))
-    published = fields.String(validate=_edtf, metadata={"description": "EDTF date of publication."})
+    published = fields.String(validate=_edtf, metadata={"description": "EDTF date of publication.", "pattern": EDTF_PATTERN})
     quote = Text(validate=_length(0, 2000), metadata={"description": "Words copied from the source."})
 
     @validates_schema
@@ -129,14 +146,15 @@ class EventSchema(Schema):
         unknown = RAISE
         ordered = True
 
-    id = fields.String(validate=_event_id, metadata={"description": "Slug; derived from date and title when absent."})
-    date = fields.String(required=True, validate=_edtf, metadata={"description": "EDTF date (levels 0 and 1).", "example": "2021-07-02"})
+    id = fields.String(validate=_event_id, metadata={"description": "Slug; derived from date and title when absent. Not histogram, facets or import.", "pattern": SLUG_PATTERN})
+    date = fields.String(required=True, validate=_edtf, metadata={"description": "EDTF date (levels 0 and 1); invalid calendar dates are refused.", "example": "2021-07-02", "pattern": EDTF_PATTERN})
     title = Text(required=True, validate=_length(1, 200))
     summary = Text(validate=_length(0, 5000), allow_none=True)
     importance = StrictInteger(validate=validate.Range(1, 5), metadata={"description": "1-5, default 3."})
-    tags = _list(Text(validate=[_length(1, 100), _slug]), 50)
+    tags = _list(Text(validate=[_length(1, 100), _slug], metadata={"pattern": SLUG_PATTERN}), 50)
     actors = _list(Text(validate=_length(1, 100)), 50)
-    timelines = _list(Text(validate=[_length(1, 100), _slug]), 50)
+    timelines = _list(Text(validate=[_length(1, 100), _slug], metadata={"pattern": SLUG_PATTERN}), 50,
+                      metadata={"description": "Slugs of existing timelines."})
     location = fields.Nested(LocationSchema, allow_none=True)
     sources = _list(fields.Nested(SourceSchema), 20)
 
@@ -182,7 +200,7 @@ class TimelineSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    slug = fields.String(validate=_event_id)
+    slug = fields.String(validate=_event_id, metadata={"pattern": SLUG_PATTERN, "description": "Required on POST; on PUT the path names it."})
     title = Text(required=True, validate=_length(1, 200))
     description = Text(validate=_length(0, 5000), allow_none=True)
 
@@ -232,8 +250,8 @@ class EventQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    from_ = _PointField(data_key="from", metadata={"description": "EDTF single date; its earliest day starts the window.", "example": "2021-07"})
-    to = _PointField(metadata={"description": "EDTF single date; its latest day ends the window.", "example": "2021-07"})
+    from_ = _PointField(data_key="from", metadata={"description": "EDTF single date; its earliest day starts the window.", "example": "2021-07", "pattern": EDTF_POINT_PATTERN})
+    to = _PointField(metadata={"description": "EDTF single date; its latest day ends the window; not before `from`.", "example": "2021-07", "pattern": EDTF_POINT_PATTERN})
     match = fields.String(load_default="overlap", validate=validate.OneOf(("overlap", "within")))
     q = fields.String(validate=validate.Length(max=5000), metadata={"description": "Words to search for (never query syntax)."})
     tag = fields.List(fields.String(validate=validate.Length(max=100)), validate=validate.Length(max=50))
@@ -242,7 +260,7 @@ class EventQuerySchema(Schema):
     timeline = fields.List(fields.String(validate=validate.Length(max=120)), validate=validate.Length(max=50))
     precision = fields.List(fields.String(validate=validate.OneOf(PRECISIONS)), validate=validate.Length(max=6))
     min_importance = fields.Integer(strict=False, validate=validate.Range(1, 5))
-    bbox = _BBoxField(metadata={"description": "min_lon,min_lat,max_lon,max_lat", "example": "60,29,75,39"})
+    bbox = _BBoxField(metadata={"description": "min_lon,min_lat,max_lon,max_lat (lon -180..180, lat -90..90, min_lat <= max_lat)", "example": "60,29,75,39", "pattern": BBOX_PATTERN})
 
     @validates_schema
     def window_in_order(self, data, **kwargs):
@@ -363,3 +381,9 @@ class HealthSchema(Schema):
 
     status = fields.String(required=True, validate=validate.OneOf(("ok", "ready")))
     schema_version = fields.Integer(metadata={"description": "The database schema version (readyz)."})
+
+
+class TimelineCreateSchema(TimelineSchema):
+    """The body of POST /timelines (documentation: the slug is required there)."""
+
+    slug = fields.String(required=True, validate=_event_id, metadata={"pattern": SLUG_PATTERN})

@@ -10,7 +10,7 @@ MAX_LEN = 120
 
 
 def is_slug(value: str) -> bool:
-    return bool(SLUG_RE.match(value))
+    return bool(SLUG_RE.fullmatch(value))  # fullmatch: `$` alone would let "slug\n" through
 
 
 def slugify(text: str) -> str:

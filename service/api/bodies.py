@@ -77,3 +77,33 @@ def _spool(stream, limit: int):
         spool.write(chunk)
     spool.seek(0)
     return spool
+
+
+def check_patch_fields(patch: dict, schema, ignored: tuple[str, ...] = ()) -> None:
+    """A merge patch names only fields the schema knows (422 otherwise), nested objects too.
+
+    Without this, ``{"bogus": null}`` would pass: merging removes a member that is not
+    there, and the result validates. Unknown fields are errors in every write.
+    """
+    from marshmallow import fields as ma_fields
+
+    from ..errors import ApiError
+
+    def unknown(obj: dict, sch, top: bool) -> dict:
+        """Field errors shaped as marshmallow shapes them: nested objects nest."""
+        bad: dict = {}
+        declared = {f.data_key or name: f for name, f in sch.fields.items()}
+        for key, value in obj.items():
+            field = declared.get(key)
+            if field is None:
+                if not (top and key in ignored):
+                    bad[key] = ["Unknown field."]
+            elif isinstance(field, ma_fields.Nested) and isinstance(value, dict):
+                inner = unknown(value, field.schema, False)
+                if inner:
+                    bad[key] = inner
+        return bad
+
+    bad = unknown(patch, schema, True)
+    if bad:
+        raise ApiError("validation", f"Unknown field(s) in the merge patch: {', '.join(bad)}.", bad)

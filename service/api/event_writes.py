@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 from .. import auth, ingest
 from ..errors import ApiError
 from ..slugs import RESERVED_IDS
-from ..schemas import EventOutSchema, EventSchema, ImportResultSchema, ProblemSchema
+from ..schemas import READ_ONLY_EVENT_FIELDS, EventOutSchema, EventSchema, ImportResultSchema, ProblemSchema
 from ..store import Conflict, NotFound, PreconditionFailed
 from . import bodies, get_store
 from .events import blp, event_etag
@@ -123,6 +123,7 @@ def patch_event(event_id):
     patch = bodies.json_body(bodies.MERGE_PATCH, *bodies.JSON_TYPES)
     if not isinstance(patch, dict):
         raise ApiError("validation", "A merge patch for an event is a JSON object.", {"_schema": ["Must be an object."]})
+    bodies.check_patch_fields(patch, EventSchema(), READ_ONLY_EVENT_FIELDS)
     store = get_store()
     try:
         with store.write():

@@ -9,7 +9,8 @@ from marshmallow import ValidationError
 from .. import auth, dates, ingest
 from ..errors import ApiError
 from ..schemas import (
-    EventListQuerySchema, EventPageSchema, ProblemSchema, TimelineListSchema, TimelineOutSchema, TimelineSchema,
+    EventListQuerySchema, EventPageSchema, ProblemSchema, TimelineCreateSchema, TimelineListSchema, TimelineOutSchema,
+    TimelineSchema,
 )
 from ..store import OPEN_END, OPEN_START, Conflict, PreconditionFailed, utc_now
 from . import bodies, get_store
@@ -84,7 +85,7 @@ def list_timelines():
 
 
 @blp.route("/timelines", methods=["POST"])
-@blp.doc(**_body, **_write_doc)
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": TimelineCreateSchema}}}, **_write_doc)
 @blp.alt_response(201, schema=TimelineOutSchema, success=True)
 @blp.alt_response(409, schema=ProblemSchema, content_type=_PROBLEM)
 @blp.alt_response(422, schema=ProblemSchema, content_type=_PROBLEM)
@@ -140,6 +141,8 @@ def patch_timeline(slug):
     patch = bodies.json_body(bodies.MERGE_PATCH, *bodies.JSON_TYPES)
     if not isinstance(patch, dict):
         raise ApiError("validation", "A merge patch is a JSON object.", {"_schema": ["Must be an object."]})
+    bodies.check_patch_fields(patch, TimelineSchema(),
+                              ("event_count", "start", "end", "created_at", "updated_at", "version"))
     store = get_store()
     with store.write():
         current = _one(slug)

@@ -14,6 +14,7 @@ from functools import wraps
 
 from flask import g, request
 
+from . import security
 from .errors import ApiError
 from .store import Store
 
@@ -61,6 +62,7 @@ def require(scope: str, store_getter):
             if _RANK[token_scope] < _RANK[scope]:
                 raise ApiError("forbidden", f"The token '{name}' has scope '{token_scope}'; this needs '{scope}'.")
             g.token_name = name
+            security.check_write_rate(store, name)  # 429 over WRITE_RATE_PER_MINUTE
             store.touch_token(name)
             return view(*args, **kwargs)
 

@@ -34,7 +34,8 @@ def init_app(app: Flask) -> None:
                 if "ETag" not in response.headers:
                     response.add_etag()
                 response.make_conditional(request)
-        if request.method in ("GET", "HEAD", "OPTIONS"):
+        preflight = request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+        if request.method in ("GET", "HEAD", "OPTIONS") and not preflight:  # service.security answers preflights
             # Reads are public: any origin may embed the widget or call the API.
             response.headers["Access-Control-Allow-Origin"] = "*"
             response.headers["Access-Control-Expose-Headers"] = "ETag, Link, X-Request-ID"

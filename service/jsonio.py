@@ -7,6 +7,7 @@ one read buffer) in memory besides the file itself.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, BinaryIO, Iterator
 
 
@@ -28,6 +29,30 @@ def _reject_constant(name: str):
 
 
 _decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _check_text(value: Any, source: str) -> Any:
+    """Refuse strings that are not Unicode text: a ``\\ud800`` escape without its pair
+    decodes to a lone surrogate, which no UTF-8 writer (SQLite, orjson) accepts later."""
+    if "\\u" in source and _SURROGATE_ESCAPE.search(source):
+        _walk(value)
+    return value
+
+
+def _walk(value: Any) -> None:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape without its pair)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _walk(key)
+            _walk(item)
+    elif isinstance(value, list):
+        for item in value:
+            _walk(item)
 
 
 def loads(text: str | bytes) -> Any:
@@ -37,7 +62,7 @@ def loads(text: str | bytes) -> Any:
     value, end = _decoder.raw_decode(text.lstrip())
     if text.lstrip()[end:].strip():
         raise ValueError("extra data after the JSON value")
-    return value
+    return _check_text(value, text)
 
 
 def iter_ndjson(stream: BinaryIO) -> Iterator[Any]:
@@ -125,6 +150,10 @@ class _Reader:
                 # A number at the very end of the buffer may continue in the next chunk.
                 if self._more():
                     continue
+            try:
+                _check_text(value, self.buf[self.pos:end])
+            except ValueError as exc:
+                raise JSONError(f"invalid JSON item at character {self.offset()}: {exc}") from None
             self.pos = end
             return value
 

@@ -118,3 +118,33 @@ def test_problem_types_are_described(spec):
     for kind, (status, title, _m) in KINDS.items():
         assert f"/problems/{kind}" in description
         assert title in description
+
+
+def test_docs_page_is_served_from_the_package(client):
+    response = client.get("/docs")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert 'src="/static/vendor/redoc/redoc.standalone.js"' in html
+    assert 'data-spec-url="/openapi.json"' in html
+    assert "https://" not in html and "http://" not in html  # nothing from a CDN
+    bundle = client.get("/static/vendor/redoc/redoc.standalone.js")
+    assert bundle.status_code == 200 and b"cdn.redoc.ly" not in bundle.data
+    for kind in KINDS:  # the problem types, also without JavaScript
+        assert f"/problems/{kind}" in html
+
+
+def test_every_problem_type_uri_resolves(client):
+    listing = client.get("/problems").get_data(as_text=True)
+    for kind, (status, title, _meaning) in KINDS.items():
+        assert f'id="{kind}"' in listing and title in listing
+        page = client.get(f"/problems/{kind}")
+        assert page.status_code == 200 and page.mimetype == "text/html"
+        text = page.get_data(as_text=True)
+        assert title in text and f"/problems/{kind}" in text and str(status) in text
+    missing = client.get("/problems/no-such-kind")
+    assert missing.status_code == 404 and missing.mimetype == PROBLEM_TYPE
+
+
+def test_problem_bodies_name_documented_types(client):
+    problem = client.get("/api/v1/events?limit=0").get_json()
+    assert client.get(problem["type"]).status_code == 200

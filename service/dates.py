@@ -112,6 +112,9 @@ def _month_days(y: int, m: int) -> int:
     return 30 if m in (4, 6, 9, 11) else 31
 
 
+month_days = _month_days  # public: the number of days in month m of (astronomical) year y
+
+
 def _year_iso(y: int) -> str:
     if 0 <= y <= 9999:
         return f"{y:04d}"

@@ -30,6 +30,8 @@ from typing import Any
 
 import orjson
 
+from .dates import civil, day_number, month_days
+
 __all__ = [
     "MEDIA_TYPES",
     "FORMATS",
@@ -89,22 +91,8 @@ def _ymd(day: str | None) -> tuple[int, int, int] | None:
     return int(m.group(1)), int(m.group(2)), int(m.group(3))
 
 
-def _is_leap(y: int) -> bool:
-    return y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
-
-
-def _month_days(y: int, m: int) -> int:
-    if m == 2:
-        return 29 if _is_leap(y) else 28
-    return 30 if m in (4, 6, 9, 11) else 31
-
-
 def _next_day(y: int, m: int, d: int) -> tuple[int, int, int]:
-    if d < _month_days(y, m):
-        return y, m, d + 1
-    if m < 12:
-        return y, m + 1, 1
-    return y + 1, 1, 1
+    return civil(day_number(y, m, d) + 1)
 
 
 # --------------------------------------------------------------------------
@@ -541,7 +529,7 @@ def _parts(ymd: tuple[int, int, int], rank: int) -> dict[str, int]:
 def _natural_rank(ymd: tuple[int, int, int]) -> int:
     """How coarse a last day looks: 31 Dec -> year, a month's last day -> month."""
     y, m, d = ymd
-    if d != _month_days(y, m):
+    if d != month_days(y, m):
         return 0
     return 2 if m == 12 else 1
 

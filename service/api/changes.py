@@ -12,7 +12,7 @@ blp = Blueprint("changes", __name__, url_prefix="/api/v1", description="The chan
 
 
 @blp.route("/changes", methods=["GET"])
-@blp.arguments(ChangesQuerySchema, location="query", error_status_code=400, as_kwargs=False)
+@blp.arguments(ChangesQuerySchema(), location="query", error_status_code=400, as_kwargs=False)
 @blp.alt_response(200, schema=ChangeFeedSchema, success=True)
 @blp.alt_response(400, schema=ProblemSchema, content_type="application/problem+json")
 def changes(args):

@@ -188,7 +188,7 @@ def _format_from_accept() -> str:
 
 
 @blp.route("/events", methods=["GET"])
-@blp.arguments(EventListQuerySchema, location="query", error_status_code=400, as_kwargs=False)
+@blp.arguments(EventListQuerySchema(), location="query", error_status_code=400, as_kwargs=False)
 @blp.alt_response(200, schema=EventPageSchema, success=True,
                   description="A page of events in chronological order; other formats by `format` or Accept.")
 @blp.alt_response(400, schema=ProblemSchema, content_type="application/problem+json")
@@ -220,7 +220,7 @@ def event_etag(event_id: str, version: int) -> str:
 
 
 @blp.route("/events/histogram", methods=["GET"])
-@blp.arguments(HistogramQuerySchema, location="query", error_status_code=400, as_kwargs=False)
+@blp.arguments(HistogramQuerySchema(), location="query", error_status_code=400, as_kwargs=False)
 @blp.alt_response(200, schema=HistogramSchema, success=True)
 @blp.alt_response(400, schema=ProblemSchema, content_type="application/problem+json")
 def histogram(args):
@@ -286,7 +286,7 @@ def histogram_response(args: dict[str, Any], timeline: str | None = None) -> Res
 
 
 @blp.route("/events/facets", methods=["GET"])
-@blp.arguments(FacetQuerySchema, location="query", error_status_code=400, as_kwargs=False)
+@blp.arguments(FacetQuerySchema(), location="query", error_status_code=400, as_kwargs=False)
 @blp.alt_response(200, schema=FacetsSchema, success=True)
 @blp.alt_response(400, schema=ProblemSchema, content_type="application/problem+json")
 def facets(args):

@@ -188,7 +188,7 @@ def delete_timeline(slug):
 
 
 @blp.route("/timelines/<string:slug>/events", methods=["GET"])
-@blp.arguments(EventListQuerySchema, location="query", error_status_code=400, as_kwargs=False)
+@blp.arguments(EventListQuerySchema(), location="query", error_status_code=400, as_kwargs=False)
 @blp.alt_response(200, schema=EventPageSchema, success=True)
 @blp.alt_response(404, schema=ProblemSchema, content_type=_PROBLEM)
 def timeline_events(args, slug):

@@ -319,8 +319,52 @@ def prepare_one(store: Store, data: Any, event_id: str | None = None) -> dict[st
     return to_row(build_event(loaded))
 
 
+def _check_items(items: Iterable[Any]) -> Iterator[tuple[bool, Any, dict[str, Any] | None]]:
+    """(valid, loaded fields or field errors, store row when the id is known) per item."""
+    for item in items:
+        try:
+            loaded = validate_event(item)
+        except ValidationError as exc:
+            yield False, exc.messages, None
+            continue
+        yield True, loaded, (to_row(build_event(loaded)) if loaded.get("id") is not None else None)
+
+
+def _check_chunk(items: list[Any]) -> list[tuple[bool, Any, dict[str, Any] | None]]:
+    return list(_check_items(items))
+
+
+def _check_items_in_a_worker(items: Iterable[Any], chunk: int = 1000,
+                             in_flight: int = 3) -> Iterator[tuple[bool, Any, dict[str, Any] | None]]:
+    """The same as _check_items, computed by a second process while this one writes.
+
+    Validation and building a row cost about as much as writing it, so on two cores a
+    pipeline nearly doubles the rate. At most ``in_flight`` chunks are out at once, so
+    memory stays flat; the results come back in input order.
+    """
+    import multiprocessing
+    from collections import deque
+    from itertools import islice
+
+    source = iter(items)
+    pending: deque = deque()
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+
+        def submit() -> None:
+            block = list(islice(source, chunk))
+            if block:
+                pending.append(pool.apply_async(_check_chunk, (block,)))
+
+        for _ in range(in_flight):
+            submit()
+        while pending:
+            results = pending.popleft().get()
+            submit()
+            yield from results
+
+
 def import_items(store: Store, items: Iterable[Any], *, dry_run: bool = False, progress=None,
-                 create_timelines: bool = False) -> Counts:
+                 create_timelines: bool = False, parallel: bool = False) -> Counts:
     """Validate and upsert a stream of events in ONE transaction: all or nothing.
 
     Items are validated and written one at a time, so memory stays flat however long the
@@ -330,7 +374,10 @@ def import_items(store: Store, items: Iterable[Any], *, dry_run: bool = False, p
     the counts say what would have happened. With ``create_timelines`` (the command
     line's default) a timeline an item names but the database lacks is created with its
     slug as title, in the same transaction, and listed in ``counts.timelines_created``.
+    With ``parallel`` (the command line, for large files) a second process validates while
+    this one writes; the HTTP import never forks a server worker.
     """
+    checked = _check_items_in_a_worker(items) if parallel else _check_items(items)
     counts = Counts()
     errors: dict[str, Any] = {}
     seen: set[str] = set()
@@ -338,11 +385,12 @@ def import_items(store: Store, items: Iterable[Any], *, dry_run: bool = False, p
     store.conn.execute("BEGIN IMMEDIATE")
     try:
         known = store.timeline_slugs()  # inside the transaction: no timeline vanishes meanwhile
-        for index, item in enumerate(items):
+        for index, (valid, loaded, row) in enumerate(checked):
             if progress is not None:
                 progress(1)
             try:
-                loaded = validate_event(item)
+                if not valid:
+                    raise ValidationError(loaded)
                 if create_timelines and not errors:
                     for slug in loaded.get("timelines") or []:
                         if slug not in known:
@@ -360,11 +408,12 @@ def import_items(store: Store, items: Iterable[Any], *, dry_run: bool = False, p
                 continue
             if errors:
                 continue  # nothing more will be written; keep validating to report every error
-            if loaded.get("id") is None:
+            if row is None:
                 loaded["id"] = slugs.derive_id(loaded["date"], loaded["title"],
                                                lambda c: c in seen or store.event_exists(c))
                 seen.add(loaded["id"])
-            outcome, _doc = store.upsert_event(to_row(build_event(loaded)), now=now)
+                row = to_row(build_event(loaded))
+            outcome, _doc = store.upsert_event(row, now=now)
             counts.add(outcome)
     except BaseException:
         store.conn.execute("ROLLBACK")

@@ -399,3 +399,27 @@ def test_bad_timeline_in_seed_names_file_item_field(app, tmp_path):
     r = app.test_cli_runner().invoke(main, ["seed", str(bad_dir)])
     assert r.exit_code != 0 and "timelines.json" in r.output and "timeline 0" in r.output and "title" in r.output
     assert dump(app) == before
+
+
+def test_parallel_validation_gives_the_same_result_and_errors(app, tmp_path):
+    """The command line's two-process pipeline writes and refuses exactly what one process does."""
+    from service import ingest as ingest_module, store as store_module
+
+    items = [{"id": f"p-{i:04d}", "date": f"{1900 + i % 120}-0{1 + i % 9}", "title": f"Event {i}",
+              "tags": ["war"] if i % 2 else [], "importance": 1 + i % 5} for i in range(2500)]
+    items.append({"date": "2021-07-05", "title": "No id given"})
+    st = store_module.connect(app.config["DATABASE"])
+    counts = ingest_module.import_items(st, items, parallel=True)
+    assert counts.created == 2501
+    docs = [(e["id"], e["date"], e["start"], e["tags"]) for e in map(json.loads, st.iter_events({}))]
+    other = store_module.connect(str(tmp_path / "other.db"))
+    other.migrate()
+    ingest_module.import_items(other, items, parallel=False)
+    assert docs == [(e["id"], e["date"], e["start"], e["tags"]) for e in map(json.loads, other.iter_events({}))]
+    bad = items[:1200] + [{"date": "2021-02-30", "title": "x"}] + items[1200:1300] + [{"title": ""}]
+    with pytest.raises(ingest_module.BatchInvalid) as parallel_error:
+        ingest_module.import_items(other, bad, parallel=True)
+    with pytest.raises(ingest_module.BatchInvalid) as inline_error:
+        ingest_module.import_items(other, bad, parallel=False)
+    assert parallel_error.value.errors == inline_error.value.errors
+    assert set(parallel_error.value.errors) == {"1200", "1301"}

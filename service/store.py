@@ -18,7 +18,6 @@ merged; open-ended and very long events form one unbounded class, which is small
 """
 from __future__ import annotations
 
-import heapq
 import secrets
 import sqlite3
 import threading
@@ -67,6 +66,16 @@ def _seek(where: list[str], params: list[Any], after_start: int, descending: boo
         where.append(bound)
         params.append(after_start)
     return where, params
+
+
+# A page of (start_key, end_key, id, pk) rows joined with their documents, as UTF-8 bytes
+# (the response is bytes: no decode and encode of every document on the way through).
+_WITH_DOCS = ("SELECT u.start_key, u.end_key, u.id, CAST(d.doc AS BLOB) FROM ({}) AS u "
+              "JOIN event_docs d ON d.pk = u.pk")
+
+
+def _row_key(row: tuple) -> tuple:
+    return row[0], row[1], row[2]
 
 
 def _param_index(where: list[str], i: int) -> int:
@@ -484,10 +493,10 @@ class Store:
 
     def list_queries(self, f: dict[str, Any], limit: int, after: tuple | None = None,
                      descending: bool = False) -> tuple[str, list[tuple[str, list[Any]]]]:
-        """The SQL that list_events runs: (plan, [(sql, params), ...]).
+        """The SQL that list_events runs: (plan, [(sql, params)]), one statement.
 
-        plan ``classes``: one query per span class, each a range on events_chrono already
-        in order (merged by the caller). With ``q``, when the rarest word is in at least
+        plan ``classes``: a UNION ALL of one range on events_chrono per span class, each
+        already in order, merged by SQLite and cut at ``limit``. With ``q``, when the rarest word is in at least
         FTS_PROBE_MIN events, each row of that walk is probed in FTS (most rows match, so
         few probes find a page). plan ``matches``: fewer matches than that; they are read
         by rowid from FTS and only that small set is sorted.
@@ -506,55 +515,42 @@ class Store:
                 "(SELECT rowid AS pk FROM events_fts WHERE events_fts MATCH ?) AS m "
                 f"CROSS JOIN events e ON e.pk = m.pk WHERE {' AND '.join(where) or '1'} {ordering}"
             )
-            return "matches", [(sql, params)]
+            return "matches", [(_WITH_DOCS.format(sql), params)]
         if f.get("fts"):
             filter_where.append(
                 "EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH ? AND events_fts.rowid = e.pk)"
             )
             filter_params.append(f["fts"])
-        queries = []
-        for _cls, where, params in self._class_parts(f):
+        arms, params = [], []
+        for _cls, where, p in self._class_parts(f):
             if after is not None:
-                where, params = _seek(where, params, after[0], descending)
+                where, p = _seek(where, p, after[0], descending)
             where = where + filter_where + ([keyset] if after is not None else [])
-            params = params + filter_params + list(after or ()) + [limit]
-            sql = f"SELECT e.start_key, e.end_key, e.id, e.pk FROM events e WHERE {' AND '.join(where)} {ordering}"
-            queries.append((sql, params))
-        return "classes", queries
+            arms.append(f"SELECT e.start_key, e.end_key, e.id, e.pk FROM events e WHERE {' AND '.join(where)}")
+            params += p + filter_params + list(after or ())
+        # One compound statement: SQLite merges the per-class ranges (each already in index
+        # order: "MERGE (UNION ALL)", no sort) and stops after `limit` rows, so a page reads
+        # about `limit` index entries in all. The documents come in the same statement.
+        union = " UNION ALL ".join(arms) + f" ORDER BY 1 {order}, 2 {order}, 3 {order} LIMIT ?"
+        return "classes", [(_WITH_DOCS.format(union), params + [limit])]
 
     def list_events(self, f: dict[str, Any], limit: int, after: tuple | None = None,
-                    descending: bool = False) -> list[tuple[int, int, str, str]]:
+                    descending: bool = False) -> list[tuple[int, int, str, bytes]]:
         """Up to ``limit`` matches in chronological order (or its exact reverse).
 
-        Returns (start_key, end_key, id, doc) tuples. ``after`` is the key of the last row
+        Returns (start_key, end_key, id, doc) tuples, doc as UTF-8 JSON bytes. ``after`` is the key of the last row
         of the previous page (keyset pagination).
         """
-        _plan, queries = self.list_queries(f, limit, after, descending)
-        if len(queries) == 1:
-            return self._with_docs(self.conn.execute(*queries[0]).fetchall())
-        # Lazy merge: each class's cursor steps only as far as the merged page needs, so a
-        # page reads about `limit` index entries in all, not `limit` per class.
-        cursors = [self.conn.execute(sql, params) for sql, params in queries]
-        merged = heapq.merge(*cursors, key=lambda r: (r[0], r[1], r[2]), reverse=descending)
-        top = [r for _, r in zip(range(limit), merged)]
-        for cursor in cursors:
-            cursor.close()
-        return self._with_docs(top)
-
-    def _with_docs(self, top: list) -> list[tuple[int, int, str, str]]:
-        """(start_key, end_key, id, pk) rows -> (start_key, end_key, id, doc), in the same order."""
-        if not top:
-            return []
-        docs = dict(
-            self.conn.execute(
-                f"SELECT pk, doc FROM event_docs WHERE pk IN ({','.join('?' * len(top))})", [r[3] for r in top]
-            ).fetchall()
-        )
-        return [(r[0], r[1], r[2], docs[r[3]]) for r in top]
+        _plan, [(sql, params)] = self.list_queries(f, limit, after, descending)
+        rows = self.conn.execute(sql, params).fetchall()
+        # The join with the documents keeps the page's order in practice, but SQL does not
+        # promise it: order the (at most `limit`) rows here, by the same key as the SQL.
+        rows.sort(key=_row_key, reverse=descending)
+        return rows
 
     def iter_events(self, f: dict[str, Any], descending: bool = False, batch: int = 1000,
-                    cap: int | None = None) -> Iterator[str]:
-        """Every match's doc in order, fetched in keyset batches so memory stays flat."""
+                    cap: int | None = None) -> Iterator[bytes]:
+        """Every match's doc (UTF-8 JSON bytes) in order, fetched in keyset batches so memory stays flat."""
         after = None
         sent = 0
         while True:
@@ -569,13 +565,14 @@ class Store:
                 return
             after = rows[-1][:3]
 
-    def search_by_relevance(self, f: dict[str, Any], limit: int, offset: int) -> list[str]:
-        """Docs of full-text matches, best first (bm25), ties in chronological order."""
+    def search_by_relevance(self, f: dict[str, Any], limit: int, offset: int) -> list[bytes]:
+        """Docs (bytes) of full-text matches, best first (bm25), ties in chronological order."""
         filter_where, filter_params = self._filters({**f, "fts": None})
         date_where, date_params = self._window_condition(f)
         where = ["events_fts MATCH ?"] + filter_where + date_where
         sql = (
-            "SELECT d.doc FROM events_fts JOIN events e ON e.pk = events_fts.rowid JOIN event_docs d ON d.pk = e.pk "
+            "SELECT CAST(d.doc AS BLOB) FROM events_fts JOIN events e ON e.pk = events_fts.rowid "
+            "JOIN event_docs d ON d.pk = e.pk "
             f"WHERE {' AND '.join(where)} ORDER BY events_fts.rank, e.start_key, e.end_key, e.id LIMIT ? OFFSET ?"
         )
         return [r[0] for r in self.conn.execute(sql, [f["fts"], *filter_params, *date_params, limit, offset])]

@@ -159,7 +159,7 @@ def event_page(args: dict[str, Any], timeline: str | None = None) -> Response:
             last = rows[-1]
             next_cursor = encode_cursor(["d" if descending else "a", last[0], last[1], last[2]])
         docs = [r[3] for r in rows]
-    parts = [b'{"items":[', ",".join(docs).encode(), b'],"next":', orjson.dumps(next_cursor),
+    parts = [b'{"items":[', b",".join(docs), b'],"next":', orjson.dumps(next_cursor),
              b',"limit":', str(limit).encode()]
     if args.get("count"):
         parts += [b',"total":', str(store.count_events(f)).encode()]

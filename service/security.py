@@ -196,17 +196,12 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def harden(response):
-        headers = response.headers
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-        if request.path in WIDGET_PATHS:
-            headers["Content-Security-Policy"] = WIDGET_CSP
-        else:
-            headers["Content-Security-Policy"] = PAGE_CSP if response.mimetype == "text/html" else API_CSP
-            headers["X-Frame-Options"] = "DENY"
+        # The headers every response carries are added by service.http.Edge; here only
+        # what depends on the Flask request: CORS for writes, and gzip.
         if request.method in WRITE_METHODS:
             origin = request.headers.get("Origin")
             if origin and origin_may_write(origin):
+                headers = response.headers
                 headers["Access-Control-Allow-Origin"] = origin
                 headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
                 response.vary.add("Origin")

@@ -478,6 +478,19 @@ class Store:
                 if lo is not None and hi is not None and cls > 0 and limit is not None:
                     if SPAN_LIMITS[cls - 1] + 1 > hi - lo:
                         continue  # every event of this class is longer than the window
+            elif limit is None and lo is not None:
+                # The unbounded class in two ranges. Events without a start all share the
+                # start key OPEN_START, so the index orders them by end: seek to end >= from
+                # instead of reading every one that ended earlier. The rest (open ends, and
+                # spans over ten millennia) overlap as soon as they start by `to`.
+                parts.append((cls, where + ["e.start_key = ?", "e.end_key >= ?"], params + [OPEN_START, lo]))
+                where.append("e.start_key > ?")
+                params.append(OPEN_START)
+                if hi is not None:
+                    where.append("e.start_key <= ?")
+                    params.append(hi)
+                where.append("e.end_key >= ?")
+                params.append(lo)
             else:
                 if hi is not None:
                     where.append("e.start_key <= ?")

@@ -54,6 +54,24 @@ PAGES = ["/", "/docs", "/problems", "/problems/not-found", "/openapi.json", "/he
          "/api/v1/nowhere", "/static/app.js", "/static/vendor/redoc/redoc.standalone.js"]
 
 
+@pytest.mark.parametrize("request_args", [
+    *[("GET", path, {}) for path in PAGES],
+    ("HEAD", "/api/v1/events", {}),
+    ("OPTIONS", "/api/v1/events", {"Origin": ALLOWED, "Access-Control-Request-Method": "POST"}),
+    ("OPTIONS", "/api/v1/events", {"Origin": "https://any.example", "Access-Control-Request-Method": "GET"}),
+    ("POST", "/api/v1/events", {"Origin": ALLOWED, **_auth()}),
+    ("POST", "/api/v1/events", {"Origin": "https://evil.example", **_auth()}),
+    ("DELETE", "/api/v1/events/nope", _auth()),
+])
+def test_no_header_is_sent_twice(client, request_args):
+    """Headers come from the view, the Flask hooks and the WSGI edge: never twice."""
+    method, path, headers = request_args
+    response = client.open(path, method=method, headers=headers, json={} if method == "POST" else None)
+    names = [name.lower() for name, _ in response.headers]
+    assert len(names) == len(set(names)), sorted(names)
+    assert response.headers["X-Request-ID"]
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_security_headers_on_every_response(client, path):
     response = client.get(path)

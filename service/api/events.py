@@ -8,7 +8,7 @@ import re
 import unicodedata
 from collections import OrderedDict
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import orjson
 from flask import Response, current_app, request
@@ -20,9 +20,10 @@ from ..schemas import (
     EventListQuerySchema, EventOutSchema, EventPageSchema, FacetQuerySchema, FacetsSchema,
     HistogramQuerySchema, HistogramSchema, ProblemSchema,
 )
-from . import get_store
+from . import QueryParser, get_store
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1", description="Reading events in chronological order.")
+blp.ARGUMENTS_PARSER = QueryParser()
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -116,7 +117,10 @@ def decode_cursor(cursor: str) -> list:
 def _next_link(next_cursor: str) -> str:
     params = [(k, v) for k, vs in request.args.lists() if k != "cursor" for v in vs]
     params.append(("cursor", next_cursor))
-    return f"<{request.base_url}?{urlencode(params)}>; rel=\"next\""
+    # The request's own URL without its query (request.base_url, without werkzeug's IRI
+    # round trip: this runs on every page that has a next one).
+    base = f"{request.scheme}://{request.host}{quote(request.root_path + request.path)}"
+    return f"<{base}?{urlencode(params)}>; rel=\"next\""
 
 
 # --------------------------------------------------------------------------- views

@@ -13,10 +13,11 @@ from ..schemas import (
     TimelineSchema,
 )
 from ..store import OPEN_END, OPEN_START, Conflict, PreconditionFailed, utc_now
-from . import bodies, get_store
+from . import QueryParser, bodies, get_store
 from .events import event_page
 
 blp = Blueprint("timelines", __name__, url_prefix="/api/v1", description="Timelines and their events.")
+blp.ARGUMENTS_PARSER = QueryParser()
 _PROBLEM = "application/problem+json"
 _write_doc = {"security": [{"bearerAuth": []}]}
 _body = {"requestBody": {"required": True, "content": {"application/json": {"schema": TimelineSchema}}}}

@@ -19,6 +19,7 @@ merged; open-ended and very long events form one unbounded class, which is small
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -41,7 +42,7 @@ UNBOUNDED = len(SPAN_LIMITS) - 1
 # below it, from the (few) matches, sorted. See list_events.
 FTS_PROBE_MIN = 20_000
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def span_class(start_key: int, end_key: int) -> int:
@@ -72,6 +73,11 @@ def _seek(where: list[str], params: list[Any], after_start: int, descending: boo
 # (the response is bytes: no decode and encode of every document on the way through).
 _WITH_DOCS = ("SELECT u.start_key, u.end_key, u.id, CAST(d.doc AS BLOB) FROM ({}) AS u "
               "JOIN event_docs d ON d.pk = u.pk")
+
+
+def _top(counts: Counter, size: int) -> list[tuple[Any, int]]:
+    """The ``size`` largest counts, most frequent first, ties by value (as ORDER BY n DESC, value)."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:size]
 
 
 def _row_key(row: tuple) -> tuple:
@@ -201,7 +207,34 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4]
+def _migration_5(db: sqlite_utils.Database) -> None:
+    # Each term row also carries its event's span class and date keys, and a second index
+    # orders them like events_chrono: the tag, actor and timeline facets of a date window
+    # read the window's term entries in a few covering range scans instead of looking up
+    # the terms of every matching event (22k random seeks for a busy year at 1M events).
+    db.execute(
+        """CREATE TABLE event_terms_new (
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            event INTEGER NOT NULL,
+            span_class INTEGER NOT NULL,
+            start_key INTEGER NOT NULL,
+            end_key INTEGER NOT NULL,
+            PRIMARY KEY (kind, value, event)
+        ) WITHOUT ROWID"""
+    )
+    db.execute(
+        """INSERT INTO event_terms_new (kind, value, event, span_class, start_key, end_key)
+           SELECT t.kind, t.value, t.event, e.span_class, e.start_key, e.end_key
+           FROM event_terms t JOIN events e ON e.pk = t.event"""
+    )
+    db.execute("DROP TABLE event_terms")
+    db.execute("ALTER TABLE event_terms_new RENAME TO event_terms")
+    db.execute("CREATE INDEX event_terms_event ON event_terms (event)")
+    db.execute("CREATE INDEX event_terms_chrono ON event_terms (kind, span_class, start_key, end_key, value)")
+
+
+MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -379,9 +412,11 @@ class Store:
             self.conn.execute("UPDATE event_docs SET doc = ? WHERE pk = ?", (doc, pk))
             self.conn.execute("DELETE FROM event_terms WHERE event = ?", (pk,))
             self.conn.execute("DELETE FROM events_fts WHERE rowid = ?", (pk,))
+        cls = values[3]
         self.conn.executemany(
-            "INSERT OR IGNORE INTO event_terms (kind, value, event) VALUES (?, ?, ?)",
-            [(kind, value, pk) for kind, value in row["terms"]],
+            "INSERT OR IGNORE INTO event_terms (kind, value, event, span_class, start_key, end_key) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(kind, value, pk, cls, row["start_key"], row["end_key"]) for kind, value in row["terms"]],
         )
         fts = row["fts"]
         self.conn.execute(
@@ -667,6 +702,50 @@ class Store:
             f"SELECT count(*) FROM {src} WHERE {where} AND e.start_year IS NULL", sp + wp
         ).fetchone()[0]
         return rows, unbucketed, grain
+
+    def facets(self, f: dict[str, Any], names: Iterable[str], size: int) -> dict[str, list[tuple[str, int]]]:
+        """The ``size`` most frequent values of each facet in ``names`` among the matches of
+        ``f`` (most frequent first, ties by value).
+
+        A plain date window (no other filter) has two faster paths: the term facets read
+        event_terms_chrono's per-class ranges, and country and precision are counted
+        together in one pass over events_chrono's ranges. Anything else: facet_counts.
+        """
+        names = list(dict.fromkeys(names))
+        plain_window = ((f.get("from_day") is not None or f.get("to_day") is not None)
+                        and not self._filters(f)[0])
+        out: dict[str, list[tuple[str, int]]] = {}
+        if plain_window and ("country" in names or "precision" in names):
+            union, params = self._window_union(f, "w.country, w.precision")
+            pairs = Counter(self.conn.execute(union, params)) if union else Counter()
+            country: Counter = Counter()
+            precision: Counter = Counter()
+            for (c, p), n in pairs.items():
+                if c is not None:
+                    country[c] += n
+                precision[p] += n
+            out["country"] = _top(country, size)
+            out["precision"] = _top(precision, size)
+        result = {}
+        for name in names:
+            if name in out:
+                result[name] = out[name]
+            elif plain_window and name in ("tags", "actors", "timelines"):
+                result[name] = self.conn.execute(*self.term_facet_query(f, name[:-1], size)).fetchall()
+            else:
+                result[name] = self.facet_counts(f, name, size)
+        return result
+
+    def term_facet_query(self, f: dict[str, Any], kind: str, size: int) -> tuple[str, list[Any]]:
+        """The SQL of a term facet (``kind`` tag, actor or timeline) inside a plain date
+        window: one covering range of event_terms_chrono per span class, as list_events."""
+        arms, params = [], []
+        for _cls, where, p in self._class_parts(f):
+            arms.append("SELECT e.value FROM event_terms e WHERE e.kind = ? AND " + " AND ".join(where))
+            params += [kind, *p]
+        sql = (f"SELECT value, count(*) AS n FROM ({' UNION ALL '.join(arms)}) "
+               "GROUP BY value ORDER BY n DESC, value LIMIT ?")
+        return sql, [*params, size]
 
     def facet_counts(self, f: dict[str, Any], facet: str, size: int) -> list[tuple[str, int]]:
         """Most frequent values of ``facet`` (tags, actors, timelines, country, precision) among matches."""

@@ -91,6 +91,17 @@ def test_window_aggregations_gather_index_ranges(st):
     assert "SEARCH w USING COVERING INDEX events_chrono" in text and not re.search(r"\bSCAN (e|w)\b", text), text
 
 
+@pytest.mark.parametrize("match", ["overlap", "within"])
+def test_window_term_facets_read_the_terms_chronological_index(st, match):
+    f = {"from_day": 18800, "to_day": 18830, "match": match}
+    sql, params = st.term_facet_query(f, "tag", 20)
+    text = plan_text(st, sql, params)
+    ranges = re.findall(r"SEARCH e USING COVERING INDEX event_terms_chrono \(kind=\? AND span_class=\?", text)
+    assert len(ranges) == len(st._class_parts(f)), text
+    assert not re.search(r"\bSCAN e\b", text), text
+    # The only sorts are of the grouped values (a few hundred at most), never of the rows' order.
+
+
 def test_histogram_over_everything_reads_only_its_covering_index(st):
     sql = "SELECT e.start_year, count(*) FROM events e WHERE 1 AND e.start_year IS NOT NULL GROUP BY e.start_year"
     text = plan_text(st, sql, [])

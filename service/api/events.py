@@ -300,8 +300,6 @@ def facets(args):
 
 def facets_response(args: dict[str, Any]) -> Response:
     f = filters_from(args)
-    store = get_store()
-    body = {}
-    for facet in dict.fromkeys(args["facet"]):
-        body[facet] = [{"value": v, "count": n} for v, n in store.facet_counts(f, facet, args["size"])]
+    counts = get_store().facets(f, args["facet"], args["size"])
+    body = {facet: [{"value": v, "count": n} for v, n in rows] for facet, rows in counts.items()}
     return Response(orjson.dumps(body), mimetype="application/json")

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator
 import orjson
 from marshmallow import ValidationError
 
-from . import dates, slugs
+from . import dates, fastcheck, slugs
 from .schemas import EventSchema, TimelineSchema
 from .store import Store, utc_now
 
@@ -50,7 +50,8 @@ def validate_event(data: Any) -> dict[str, Any]:
     """The loaded writable fields of one event; raises ValidationError with field messages."""
     if not isinstance(data, dict):
         raise ValidationError({"_schema": ["An event must be a JSON object."]})
-    return _event_schema.load(data)
+    loaded = fastcheck.load_event(data)  # the common valid shape, exactly as the schema loads it
+    return loaded if loaded is not None else _event_schema.load(data)
 
 
 def validate_timeline(data: Any) -> dict[str, Any]:

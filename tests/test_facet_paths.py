@@ -72,3 +72,72 @@ def test_open_ended_events_are_counted_in_the_windows_they_overlap(st):
     fast = st.facets(f, ["tags", "actors"], 500)
     assert ("war", 1) in fast["tags"] or any(v == "war" for v, _ in fast["tags"])
     assert any(v == "NATO" for v, _ in fast["actors"])
+
+
+def recount(st) -> list[tuple]:
+    """day_facet_counts as it should be, computed from scratch."""
+    shift = store_module.DAY_BLOCK_SHIFT
+    return sorted(st.conn.execute(
+        f"""SELECT kind, start_key >> {shift}, value, count(*) FROM event_terms WHERE span_class = 0 GROUP BY 1, 2, 3
+            UNION ALL SELECT 'country', start_key >> {shift}, country, count(*) FROM events
+                      WHERE span_class = 0 AND country IS NOT NULL GROUP BY 2, 3
+            UNION ALL SELECT 'precision', start_key >> {shift}, precision, count(*) FROM events
+                      WHERE span_class = 0 GROUP BY 2, 3""").fetchall())
+
+
+def stored(st) -> list[tuple]:
+    return sorted(st.conn.execute("SELECT facet, block, value, n FROM day_facet_counts").fetchall())
+
+
+def test_day_counts_stay_exact_through_creates_updates_and_deletes(tmp_path):
+    st = store_module.connect(str(tmp_path / "timeline.db"))
+    st.migrate()
+    r = random.Random(11)
+    gen = Generator(9)
+    slugs = [t["slug"] for t in TIMELINES]
+    ingest.import_items(st, [gen.event(i, slugs) for i in range(400)], create_timelines=True)
+    assert stored(st) == recount(st) and stored(st)
+    ids = [row[0] for row in st.conn.execute("SELECT id FROM events")]
+    for step in range(300):
+        event_id = r.choice(ids)
+        with st.write():
+            if step % 5 == 0 and st.event_exists(event_id):
+                st.delete_event(event_id)
+            else:  # replace it with another event's content: date, span class, tags, country may all change
+                item = gen.event(r.randrange(10_000), slugs)
+                item["id"] = event_id
+                if step % 7 == 0:
+                    item["date"] = r.choice(["2021-07-02", "2021-07", "1990/1999", "2021-07-02/2021-07-03"])
+                st.upsert_event(ingest.prepare_one(st, item))
+    assert stored(st) == recount(st)
+    assert all(n > 0 for *_k, n in stored(st))
+
+
+def test_migration_counts_an_existing_archive(tmp_path):
+    """A database made before the counts existed (schema 5) gets them right when migrated."""
+    st = store_module.connect(str(tmp_path / "old.db"))
+    st.migrate()
+    gen = Generator(2)
+    ingest.import_items(st, [gen.event(i, []) for i in range(300)])
+    with st.write():  # back to schema 5: as it was before migration 6
+        st.conn.execute("DROP TABLE day_facet_counts")
+        st.conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    assert st.migrate() == 1
+    assert stored(st) == recount(st) and stored(st)
+
+
+def test_windows_that_end_next_to_a_one_day_event(st):
+    """Block edges: windows that start or end one day beside a one-day event, at every
+    position of a 16-day block, count that event exactly when it is inside."""
+    days = [d for (d,) in st.conn.execute("SELECT DISTINCT start_key FROM events WHERE span_class = 0 ORDER BY 1")]
+    by_offset: dict[int, int] = {}
+    for d in days:
+        by_offset.setdefault(d % store_module.DAY_BLOCK, d)
+    assert len(by_offset) == store_module.DAY_BLOCK
+    checked = 0
+    for d in by_offset.values():
+        for lo, hi in ((d + 1, d + 40), (d - 40, d - 1), (d, d + 40), (d - 40, d), (d - 33, d + 33)):
+            f = {"from_day": lo, "to_day": hi, "match": "overlap"}
+            assert st.facets(f, NAMES, 500) == {name: st.facet_counts(f, name, 500) for name in NAMES}, (lo, hi)
+            checked += st._window_scan_parts(f)[0] is not None
+    assert checked >= 60

@@ -75,6 +75,15 @@ def ensure_db(path: Path, events: int, log) -> dict | None:
     generator's figures when it built the file."""
     if event_count(path) == events:
         log(f"reusing {path} ({events:,} events)")
+        # Bring an older file to the current schema here, once, before any server starts
+        # (the servers' workers would otherwise race to migrate a large file at startup).
+        from service import store as store_module
+
+        started = time.perf_counter()
+        applied = store_module.connect(str(path)).migrate()
+        store_module.close_all()
+        if applied:
+            log(f"migrated {path}: {applied} migration(s) in {time.perf_counter() - started:.1f}s")
         return None
     log(f"building {path} with {events:,} events through the service's import path ...")
     result = generate.generate(str(path), events, quiet=events < 100_000)

@@ -26,9 +26,12 @@ DEFAULTS: dict[str, object] = {
     # Seed directory used by `timeline seed` with no argument and by `serve` on an empty DB.
     "SEED_DIR": None,
     "LOG_LEVEL": "INFO",
+    # Answer plain GET /api/v1/events windows and GET /api/v1/events/{id} outside Flask
+    # (service/fastlane.py; same responses, a fraction of the cost). 0 turns it off.
+    "FAST_LANE": 1,
 }
 
-_INTS = {"MAX_BODY_BYTES", "MAX_IMPORT_BYTES", "EXPORT_CAP", "DOCUMENT_CAP", "WRITE_RATE_PER_MINUTE"}
+_INTS = {"FAST_LANE", "MAX_BODY_BYTES", "MAX_IMPORT_BYTES", "EXPORT_CAP", "DOCUMENT_CAP", "WRITE_RATE_PER_MINUTE"}
 
 
 def from_env(environ: dict[str, str] | None = None) -> dict[str, object]:

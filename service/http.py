@@ -77,6 +77,10 @@ _READS = frozenset(("GET", "HEAD", "OPTIONS"))
 
 
 def init_app(app: Flask) -> None:
+    if app.config.get("FAST_LANE"):
+        from .fastlane import FastLane
+
+        app.wsgi_app = FastLane(app, app.wsgi_app)
     app.wsgi_app = Edge(app.wsgi_app)
 
     @app.before_request
@@ -94,4 +98,7 @@ def init_app(app: Flask) -> None:
                 if "ETag" not in response.headers:
                     response.add_etag()
                 response.make_conditional(request)
+                # make_conditional adds a Date header; the WSGI server sends its own (gunicorn
+                # always does), and a response must not carry two.
+                response.headers.pop("Date", None)
         return response

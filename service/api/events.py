@@ -12,6 +12,7 @@ from urllib.parse import quote, urlencode
 
 import orjson
 from flask import Response, current_app, request
+from werkzeug.datastructures import MultiDict
 from flask_smorest import Blueprint
 
 from .. import dates
@@ -77,49 +78,53 @@ def filters_from(args: dict[str, Any], timeline: str | None = None) -> dict[str,
 _UNSIGNED_PARAMS = {"cursor", "limit", "count", "format", "group"}
 
 
-def _fingerprint() -> str:
-    pairs = sorted((k, v) for k, vs in request.args.lists() if k not in _UNSIGNED_PARAMS for v in vs)
+def _fingerprint(query: MultiDict) -> str:
+    pairs = sorted((k, v) for k, vs in query.lists() if k not in _UNSIGNED_PARAMS for v in vs)
     return hashlib.blake2b(orjson.dumps(pairs), digest_size=8).hexdigest()
 
 
-def _secret() -> bytes:
-    secret = current_app.config.get("SECRET_KEY")
+def cursor_secret(app, store) -> bytes:
+    """The key that signs cursors: SECRET_KEY when configured, else the database's own."""
+    secret = app.config.get("SECRET_KEY")
     if not secret:
-        secret = current_app.extensions.get("timeline_secret")
+        secret = app.extensions.get("timeline_secret")
         if secret is None:
-            secret = current_app.extensions["timeline_secret"] = get_store().secret()
+            secret = app.extensions["timeline_secret"] = store.secret()
     return secret.encode() if isinstance(secret, str) else secret
 
 
-def encode_cursor(payload: list) -> str:
+def encode_cursor(payload: list, query: MultiDict, secret: bytes) -> str:
     """An opaque, signed cursor: the payload, the query's fingerprint and an HMAC."""
-    body = orjson.dumps([payload, _fingerprint()])
-    sig = hmac.new(_secret(), body, hashlib.sha256).digest()[:12]
+    body = orjson.dumps([payload, _fingerprint(query)])
+    sig = hmac.new(secret, body, hashlib.sha256).digest()[:12]
     return base64.urlsafe_b64encode(body + sig).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> list:
+def decode_cursor(cursor: str, query: MultiDict, secret: bytes) -> list:
     """The payload of a cursor this service issued for the same query; a 400 otherwise."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         body, sig = raw[:-12], raw[-12:]
-        ok = hmac.compare_digest(hmac.new(_secret(), body, hashlib.sha256).digest()[:12], sig)
+        ok = hmac.compare_digest(hmac.new(secret, body, hashlib.sha256).digest()[:12], sig)
         payload, fingerprint = orjson.loads(body) if ok else (None, None)
     except (ValueError, TypeError, orjson.JSONDecodeError):
         ok, payload, fingerprint = False, None, None
     if not ok:
         raise bad_param("cursor", "not a cursor issued by this service.")
-    if fingerprint != _fingerprint():
+    if fingerprint != _fingerprint(query):
         raise bad_param("cursor", "issued for a different query: keep every filter the same while paging.")
     return payload
 
 
-def _next_link(next_cursor: str) -> str:
-    params = [(k, v) for k, vs in request.args.lists() if k != "cursor" for v in vs]
+def base_url(req) -> str:
+    """The request's own URL without its query (request.base_url, without werkzeug's IRI
+    round trip: this runs on every page that has a next one)."""
+    return f"{req.scheme}://{req.host}{quote(req.root_path + req.path)}"
+
+
+def _next_link(next_cursor: str, query: MultiDict, base: str) -> str:
+    params = [(k, v) for k, vs in query.lists() if k != "cursor" for v in vs]
     params.append(("cursor", next_cursor))
-    # The request's own URL without its query (request.base_url, without werkzeug's IRI
-    # round trip: this runs on every page that has a next one).
-    base = f"{request.scheme}://{request.host}{quote(request.root_path + request.path)}"
     return f"<{base}?{urlencode(params)}>; rel=\"next\""
 
 
@@ -128,16 +133,31 @@ def _next_link(next_cursor: str) -> str:
 
 def event_page(args: dict[str, Any], timeline: str | None = None) -> Response:
     """The JSON page (or another format) of GET /events and GET /timelines/{slug}/events."""
-    f = filters_from(args, timeline)
     fmt = args.get("format") or _format_from_accept()
     if fmt != "json":
         from .formats import format_response
 
-        return format_response(fmt, f, args, timeline)
+        return format_response(fmt, filters_from(args, timeline), args, timeline)
     store = get_store()
+    body, link = json_page(store, args, request.args, cursor_secret(current_app, store), base_url(request), timeline)
+    response = Response(body, mimetype="application/json")
+    if link:
+        response.headers["Link"] = link
+    return response
+
+
+def json_page(store, args: dict[str, Any], query: MultiDict, secret: bytes, base: str,
+              timeline: str | None = None) -> tuple[bytes, str | None]:
+    """The body of a JSON page and its Link header (None on the last page).
+
+    ``args`` are the loaded query arguments, ``query`` the raw ones (cursors are bound to
+    them), ``base`` the request's URL without its query. Raises ApiError (400) for a
+    cursor of another query or sort. The Flask view and service.fastlane both answer
+    through here."""
+    f = filters_from(args, timeline)
     limit = args["limit"]
     sort = args["sort"]
-    payload = decode_cursor(args["cursor"]) if "cursor" in args else None
+    payload = decode_cursor(args["cursor"], query, secret) if "cursor" in args else None
     next_cursor = None
     if sort == "relevance" and f["fts"]:
         offset = 0
@@ -148,7 +168,7 @@ def event_page(args: dict[str, Any], timeline: str | None = None) -> Response:
         docs = store.search_by_relevance(f, limit + 1, offset)
         if len(docs) > limit:
             docs = docs[:limit]
-            next_cursor = encode_cursor(["r", offset + limit])
+            next_cursor = encode_cursor(["r", offset + limit], query, secret)
     else:
         descending = sort == "-date"
         after = None
@@ -161,17 +181,14 @@ def event_page(args: dict[str, Any], timeline: str | None = None) -> Response:
         if len(rows) > limit:
             rows = rows[:limit]
             last = rows[-1]
-            next_cursor = encode_cursor(["d" if descending else "a", last[0], last[1], last[2]])
+            next_cursor = encode_cursor(["d" if descending else "a", last[0], last[1], last[2]], query, secret)
         docs = [r[3] for r in rows]
     parts = [b'{"items":[', b",".join(docs), b'],"next":', orjson.dumps(next_cursor),
              b',"limit":', str(limit).encode()]
     if args.get("count"):
         parts += [b',"total":', str(store.count_events(f)).encode()]
     parts.append(b"}")
-    response = Response(b"".join(parts), mimetype="application/json")
-    if next_cursor:
-        response.headers["Link"] = _next_link(next_cursor)
-    return response
+    return b"".join(parts), (_next_link(next_cursor, query, base) if next_cursor else None)
 
 
 _ACCEPT_FORMATS = {

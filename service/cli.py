@@ -165,39 +165,69 @@ def import_command(files: tuple[Path, ...], dry_run: bool, create_timelines: boo
     Example: timeline import archive.ndjson extra.csv
     """
     offsets: list[tuple[int, Path]] = []
+    blank_lines: dict[Path, list[int]] = {}
+    read = [0]  # bytes of the files read so far (NDJSON line by line, other files when done)
 
     def items():
         index = 0
         for path in files:
             offsets.append((index, path))
+            if path.suffix.lower() in (".ndjson", ".jsonl"):
+                # Raw lines: they are parsed where they are validated (in the workers).
+                blanks = blank_lines[path] = []
+                with path.open("rb") as fh:
+                    for number, line in enumerate(fh, start=1):
+                        read[0] += len(line)
+                        if not line.strip():
+                            blanks.append(number)
+                            continue
+                        yield line
+                        index += 1
+                continue
             for item in _file_items(path):
                 yield item
                 index += 1
+            read[0] += path.stat().st_size
+
+    def where(index: int) -> tuple[Path, int]:
+        start, path = max((o for o in offsets if o[0] <= index), key=lambda o: o[0])
+        return path, index - start
 
     total = sum(p.stat().st_size for p in files)
     show = sys.stderr.isatty()
     with click.progressbar(length=max(total, 1), label="importing", file=sys.stderr,
                            show_pos=False) if show else _NullBar() as bar:
-        avg = [200.0]
         counter = [0]
+        shown = [0]
 
         def progress(n: int) -> None:
             counter[0] += n
             if counter[0] % 1000 == 0:
-                bar.update(int(avg[0] * 1000))
+                bar.update(read[0] - shown[0])
+                shown[0] = read[0]
 
         try:
             counts = ingest.import_items(_store(), items(), dry_run=dry_run, progress=progress if show else None,
-                                         create_timelines=create_timelines,
+                                         create_timelines=create_timelines, bulk=True,
                                          parallel=parallel and (os.cpu_count() or 1) > 1 and total > 4_000_000)
+        except ingest.Unreadable as exc:
+            path, item = where(exc.index)
+            line = item + 1  # the item's line, counting the blank lines before it
+            for blank in blank_lines.get(path, ()):
+                if blank > line:
+                    break
+                line += 1
+            raise click.ClickException(f"{path}: line {line} is not valid JSON: {exc.reason}") from None
         except ingest.BatchInvalid as exc:
             lines = []
             for index, errs in list(exc.errors.items())[:200]:
-                start, path = max((o for o in offsets if o[0] <= int(index)), key=lambda o: o[0])
-                lines.append(f"{path}: item {int(index) - start}: {ingest.flatten(errs)}")
+                path, item = where(int(index))
+                lines.append(f"{path}: item {item}: {ingest.flatten(errs)}")
             more = len(exc.errors) - len(lines)
             raise click.ClickException("nothing imported; invalid items:\n" + "\n".join(lines)
                                        + (f"\n... and {more} more" if more > 0 else "")) from None
+        if show:
+            bar.update(total - shown[0])
     verb = "would import" if dry_run else "imported"
     if counts.timelines_created:
         click.echo(f"created timeline(s) named by the events: {', '.join(counts.timelines_created)}", err=True)

@@ -15,9 +15,9 @@ from typing import Any, Iterable, Iterator
 import orjson
 from marshmallow import ValidationError
 
-from . import dates, fastcheck, slugs
+from . import dates, fastcheck, jsonio, slugs
 from .schemas import EventSchema, TimelineSchema
-from .store import Store, utc_now
+from .store import Store, span_class, utc_now
 
 _event_schema = EventSchema()
 _timeline_schema = TimelineSchema()
@@ -298,7 +298,11 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def check_timelines(loaded: dict[str, Any], known: set[str]) -> None:
-    missing = [t for t in loaded.get("timelines") or [] if t not in known]
+    check_timeline_slugs(loaded.get("timelines") or [], known)
+
+
+def check_timeline_slugs(timelines: Iterable[str], known: set[str]) -> None:
+    missing = [t for t in timelines if t not in known]
     if missing:
         raise ValidationError({"timelines": [f"No timeline named {', '.join(repr(m) for m in missing)}."]})
 
@@ -320,28 +324,94 @@ def prepare_one(store: Store, data: Any, event_id: str | None = None) -> dict[st
     return to_row(build_event(loaded))
 
 
-def _check_items(items: Iterable[Any]) -> Iterator[tuple[bool, Any, dict[str, Any] | None]]:
-    """(valid, loaded fields or field errors, store row when the id is known) per item."""
-    for item in items:
+# Checking one item gives (kind, payload):
+ROW = 0         # valid, with an id: payload is the packed row (see pack)
+NO_ID = 1       # valid, id to be derived while writing: payload is the loaded fields
+INVALID = 2     # payload is the field errors
+UNREADABLE = 3  # a raw NDJSON line that is not JSON: payload is the reason
+
+# The packed row, one flat tuple (cheap to send from a worker process):
+P_ID, P_START, P_END, P_CLASS, P_YEAR, P_MONTH, P_PRECISION, P_IMPORTANCE, P_COUNTRY, P_LAT, P_LON, \
+    P_HASH, P_DOC, P_TERMS, P_FTS, P_TIMELINES = range(16)
+FTS_COLUMNS = ("title", "summary", "actors", "place", "quotes")
+
+
+class Unreadable(Exception):
+    """Item ``index`` (a raw NDJSON line) is not JSON; ``reason`` says why, as jsonio words it."""
+
+    def __init__(self, index: int, reason: str):
+        super().__init__(f"item {index}: {reason}")
+        self.index, self.reason = index, reason
+
+
+def pack(event: dict[str, Any], now: str) -> tuple:
+    """The row of an event built by :func:`build_event` as one flat tuple (fields ``P_*``).
+
+    The same values as :func:`to_row`, plus the span class and the stored document of a
+    newly created event (version 1, created and updated ``now``); :func:`unpack` gives
+    ``to_row``'s dict back (tested equal).
+    """
+    parsed = dates.parse(event["date"])
+    location = event["location"] or {}
+    content_hash = hashlib.blake2b(orjson.dumps(event, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+    terms = [("tag", t) for t in event["tags"]]
+    terms += [("actor", a) for a in event["actors"]]
+    terms += [("timeline", t) for t in event["timelines"]]
+    doc = dict(event)
+    doc["created_at"] = now
+    doc["updated_at"] = now
+    doc["version"] = 1
+    start, end = parsed.start_day, parsed.end_day
+    return (
+        event["id"], start, end, span_class(start, end), parsed.start_year, parsed.start_month, parsed.precision,
+        event["importance"], location.get("country"), location.get("lat"), location.get("lon"), content_hash,
+        orjson.dumps(doc).decode(), terms,
+        (event["title"], event["summary"] or "", " ".join(event["actors"]), location.get("name") or "",
+         " ".join(s.get("quote") or "" for s in event["sources"])),
+        event["timelines"],
+    )
+
+
+def unpack(packed: tuple) -> dict[str, Any]:
+    """The :func:`to_row` dict of a packed row (for ``Store.upsert_event``)."""
+    event = orjson.loads(packed[P_DOC])
+    del event["created_at"], event["updated_at"], event["version"]
+    return {
+        "id": packed[P_ID], "start_key": packed[P_START], "end_key": packed[P_END],
+        "start_year": packed[P_YEAR], "start_month": packed[P_MONTH], "precision": packed[P_PRECISION],
+        "importance": packed[P_IMPORTANCE], "country": packed[P_COUNTRY], "lat": packed[P_LAT],
+        "lon": packed[P_LON], "content_hash": packed[P_HASH], "event": event, "terms": list(packed[P_TERMS]),
+        "fts": dict(zip(FTS_COLUMNS, packed[P_FTS])),
+    }
+
+
+def check_item(item: Any, now: str) -> tuple[int, Any]:
+    """Validate one item (a parsed value, or a raw NDJSON line as bytes) -> (kind, payload)."""
+    if type(item) is bytes:
         try:
-            loaded = validate_event(item)
-        except ValidationError as exc:
-            yield False, exc.messages, None
-            continue
-        yield True, loaded, (to_row(build_event(loaded)) if loaded.get("id") is not None else None)
+            item = jsonio.loads(item)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # as jsonio.iter_ndjson
+            return UNREADABLE, str(exc)
+    try:
+        loaded = validate_event(item)
+    except ValidationError as exc:
+        return INVALID, exc.messages
+    if loaded.get("id") is None:
+        return NO_ID, loaded
+    return ROW, pack(build_event(loaded), now)
 
 
-def _check_chunk(items: list[Any]) -> list[tuple[bool, Any, dict[str, Any] | None]]:
-    return list(_check_items(items))
+def _check_chunk(items: list[Any], now: str) -> list[tuple[int, Any]]:
+    return [check_item(item, now) for item in items]
 
 
-def _check_items_in_a_worker(items: Iterable[Any], chunk: int = 1000, processes: int = 2,
-                             in_flight: int = 4) -> Iterator[tuple[bool, Any, dict[str, Any] | None]]:
-    """The same as _check_items, computed by worker processes while this one writes.
-
-    Validating and building a row cost about twice what writing it costs, so two workers
-    keep the writer busy (measured: 180k events 33.5 s in one process, 22.9 s so). At most
-    ``in_flight`` chunks are out at once, so memory stays flat; results keep input order.
+def _check_in_workers(items: Iterable[Any], now: str, chunk: int = 500, processes: int = 2,
+                      in_flight: int = 8) -> Iterator[tuple[int, Any]]:
+    """The same as ``check_item`` over ``items``, computed by worker processes while this
+    one writes. Give them raw NDJSON lines (bytes) and they parse too, so this process
+    only reads lines and writes rows. At most ``in_flight`` chunks are out at once, so
+    memory stays flat; results keep input order. The workers are forked when the first
+    result is asked for, before this process has grown its page cache.
     """
     import multiprocessing
     from collections import deque
@@ -354,7 +424,7 @@ def _check_items_in_a_worker(items: Iterable[Any], chunk: int = 1000, processes:
         def submit() -> None:
             block = list(islice(source, chunk))
             if block:
-                pending.append(pool.apply_async(_check_chunk, (block,)))
+                pending.append(pool.apply_async(_check_chunk, (block, now)))
 
         for _ in range(in_flight):
             submit()
@@ -364,42 +434,76 @@ def _check_items_in_a_worker(items: Iterable[Any], chunk: int = 1000, processes:
             yield from results
 
 
+class _RowWriter:
+    """Writes each row through ``Store.upsert_event`` as it comes (the HTTP import)."""
+
+    def __init__(self, store: Store, now: str, counts: Counts):
+        self.store, self.now, self.counts = store, now, counts
+
+    def add(self, packed: tuple) -> None:
+        outcome, _doc = self.store.upsert_event(unpack(packed), now=self.now)
+        self.counts.add(outcome)
+
+    def flush(self) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
 def import_items(store: Store, items: Iterable[Any], *, dry_run: bool = False, progress=None,
-                 create_timelines: bool = False, parallel: bool = False) -> Counts:
+                 create_timelines: bool = False, parallel: bool = False, bulk: bool = False,
+                 bulk_options: dict[str, Any] | None = None) -> Counts:
     """Validate and upsert a stream of events in ONE transaction: all or nothing.
 
-    Items are validated and written one at a time, so memory stays flat however long the
+    Items are validated and written as they come, so memory stays flat however long the
     stream. After the first invalid item nothing more is written, but every later item is
     still validated, so BatchInvalid names every bad item (index -> field errors). A repeated
     id fails the later item on ``id``. With ``dry_run`` the transaction is rolled back and
     the counts say what would have happened. With ``create_timelines`` (the command
     line's default) a timeline an item names but the database lacks is created with its
     slug as title, in the same transaction, and listed in ``counts.timelines_created``.
+    An item may be a raw NDJSON line (bytes): it is parsed where it is validated, and one
+    that is not JSON raises Unreadable (nothing written).
     With ``parallel`` (the command line, for large files) worker processes validate while
-    this one writes; the HTTP import never forks a server worker.
+    this one writes; the HTTP import never forks a server worker. With ``bulk`` (the
+    command line) rows are written a chunk at a time by :class:`service.bulk.BulkWriter`
+    (same outcomes, versions, ids and change feed as one ``upsert_event`` per row).
     """
-    checked = _check_items_in_a_worker(items) if parallel else _check_items(items)
+    now = utc_now()
+    checked = _check_in_workers(items, now) if parallel else (check_item(item, now) for item in items)
     counts = Counts()
     errors: dict[str, Any] = {}
     seen: set[str] = set()
-    now = utc_now()
     store.conn.execute("BEGIN IMMEDIATE")
     try:
+        if bulk:
+            from .bulk import BulkWriter
+
+            writer: Any = BulkWriter(store, now, counts, **(bulk_options or {}))
+        else:
+            writer = _RowWriter(store, now, counts)
         known = store.timeline_slugs()  # inside the transaction: no timeline vanishes meanwhile
-        for index, (valid, loaded, row) in enumerate(checked):
+        for index, (kind, payload) in enumerate(checked):
             if progress is not None:
                 progress(1)
+            if kind == ROW:
+                event_id, timelines = payload[P_ID], payload[P_TIMELINES]
+            elif kind == NO_ID:
+                event_id, timelines = None, payload.get("timelines") or []
+            elif kind == INVALID:
+                errors[str(index)] = payload
+                continue
+            else:
+                raise Unreadable(index, payload)
             try:
-                if not valid:
-                    raise ValidationError(loaded)
                 if create_timelines and not errors:
-                    for slug in loaded.get("timelines") or []:
+                    for slug in timelines:
                         if slug not in known:
                             store.upsert_timeline({"slug": slug, "title": slug}, now=now)
                             known.add(slug)
                             counts.timelines_created.append(slug)
-                check_timelines(loaded, known)
-                event_id = loaded.get("id")
+                check_timeline_slugs(timelines, known)
                 if event_id is not None:
                     if event_id in seen:
                         raise ValidationError({"id": ["Repeats the id of an earlier item in this batch."]})
@@ -409,13 +513,16 @@ def import_items(store: Store, items: Iterable[Any], *, dry_run: bool = False, p
                 continue
             if errors:
                 continue  # nothing more will be written; keep validating to report every error
-            if row is None:
-                loaded["id"] = slugs.derive_id(loaded["date"], loaded["title"],
-                                               lambda c: c in seen or store.event_exists(c))
-                seen.add(loaded["id"])
-                row = to_row(build_event(loaded))
-            outcome, _doc = store.upsert_event(row, now=now)
-            counts.add(outcome)
+            if kind == NO_ID:
+                payload["id"] = slugs.derive_id(payload["date"], payload["title"],
+                                                lambda c: c in seen or store.event_exists(c))
+                seen.add(payload["id"])
+                payload = pack(build_event(payload), now)
+            writer.add(payload)
+        if errors or dry_run:
+            writer.flush()
+        else:
+            writer.finish()
     except BaseException:
         store.conn.execute("ROLLBACK")
         raise

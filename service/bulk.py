@@ -1,0 +1,184 @@
+"""Bulk writes for large imports: the store's upsert, a chunk of rows at a time.
+
+The companion of ``Store.upsert_event`` for ``timeline import``, inside the import's one
+transaction (all or nothing is the caller's ``BEGIN IMMEDIATE`` ... ``COMMIT``):
+
+- New events (the bulk of an import) are written with one ``executemany`` per table per
+  chunk: ``events`` (with explicit primary keys, the ones SQLite itself would pick:
+  max + 1 in input order), ``event_docs``, ``event_terms``, ``events_fts`` and the
+  ``changes`` feed (one row per written event, in input order); the per-block counts of
+  one-day events (``day_facet_counts``) are summed in memory and added in bulk. An id that already
+  exists goes through ``Store.upsert_event`` itself (updated or unchanged, version + 1,
+  created_at kept), in its place in the order, so the feed keeps input order.
+- When the import has written as many rows as half the table held before it (and at
+  least ``drop_indexes_after``), the secondary indexes of ``events`` and ``event_terms``
+  are dropped and built again at the end (sorting once instead of a random B-tree
+  insert per row); SQLite DDL is transactional, so a failure or a kill still leaves
+  the old database. Their ``sqlite_stat1`` rows are put back as they were.
+  ``event_terms_event`` stays (replacing an event deletes its terms through it) unless
+  the table was empty, when every row is new.
+- From the same point, the full-text index buffers up to ``fts_hash_bytes`` of new
+  terms in memory (FTS5's ``hashsize``, 1 MB by default) before writing a segment, so
+  it merges far fewer, larger segments; the setting is put back at the end.
+
+``tests/test_bulk.py`` proves the result equal to one ``upsert_event`` per row: the
+events, documents, terms, change feed and search results, with creates, updates,
+unchanged rows, derived ids and both paths of the index decision.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from collections import Counter
+
+from .ingest import (P_CLASS, P_COUNTRY, P_DOC, P_END, P_FTS, P_HASH, P_ID, P_PRECISION, P_START, P_TERMS, Counts,
+                     unpack)
+from .store import DAY_BLOCK_SHIFT, Store
+
+DROP_INDEXES_AFTER = 20_000
+FTS_HASH_BYTES = 32 << 20
+KEEP_INDEXES = frozenset({"event_terms_event"})  # the write path reads through it
+DAY_COUNTS_HELD = 100_000  # day_facet_counts increments summed in memory before they are written
+
+
+class BulkWriter:
+    def __init__(self, store: Store, now: str, counts: Counts, *, chunk: int = 2000,
+                 drop_indexes_after: int | None = DROP_INDEXES_AFTER, fts_hash_bytes: int | None = FTS_HASH_BYTES):
+        self.store, self.conn, self.now, self.counts, self.chunk = store, store.conn, now, counts, chunk
+        existing = self.conn.execute("SELECT count(*), max(pk) FROM events").fetchone()
+        self.next_pk = existing[1] or 0
+        self.check_existing = existing[0] > 0  # into an empty table every id is new
+        self.grow_at = None if drop_indexes_after is None else max(drop_indexes_after, existing[0] // 2)
+        self.fts_hash_bytes = fts_hash_bytes
+        self.pending: list[tuple] = []
+        self.written = 0
+        self.dropped: list[tuple[str, str]] | None = None
+        self.stats: list[tuple] = []
+        self.fts_hash_before: Any = None
+        self.fts_hash_set = False
+        self.day_counts: Counter = Counter()
+
+    # ----------------------------------------------------------------- rows
+
+    def add(self, packed: tuple) -> None:
+        self.pending.append(packed)
+        if len(self.pending) >= self.chunk:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        if self.grow_at is not None and self.written + len(batch) >= self.grow_at and self.dropped is None:
+            self._grow()
+        found = self.store.existing_ids(p[P_ID] for p in batch) if self.check_existing else ()
+        run: list[tuple] = []
+        for packed in batch:
+            if packed[P_ID] in found:
+                self._insert(run)
+                run = []
+                outcome, _doc = self.store.upsert_event(unpack(packed), now=self.now)
+                self.counts.add(outcome)
+            else:
+                run.append(packed)
+        self._insert(run)
+        self.written += len(batch)
+
+    def _insert(self, run: list[tuple]) -> None:
+        if not run:
+            return
+        now = self.now
+        pk = self.next_pk
+        events, docs, terms, fts, changes = [], [], [], [], []
+        day_counts = self.day_counts
+        for p in run:
+            pk += 1
+            cls, start, end, doc = p[P_CLASS], p[P_START], p[P_END], p[P_DOC]
+            events.append((pk, p[0], start, end, cls, p[4], p[5], p[6], p[7], p[8], p[9], p[10], now, now, p[P_HASH]))
+            docs.append((pk, doc))
+            for kind, value in p[P_TERMS]:
+                terms.append((kind, value, pk, cls, start, end))
+            if cls == 0:  # a one-day event: counted per block of days (Store._count_day_facets)
+                block = start >> DAY_BLOCK_SHIFT
+                for kind, value in set(p[P_TERMS]):
+                    day_counts[kind, block, value] += 1
+                day_counts["precision", block, p[P_PRECISION]] += 1
+                if p[P_COUNTRY] is not None:
+                    day_counts["country", block, p[P_COUNTRY]] += 1
+            fts.append((pk, *p[P_FTS]))
+            changes.append((p[P_ID], now, doc))
+        self.next_pk = pk
+        conn = self.conn
+        conn.executemany(
+            """INSERT INTO events (pk, id, start_key, end_key, span_class, start_year, start_month, precision,
+               importance, country, lat, lon, version, created_at, updated_at, content_hash)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?)""",
+            events,
+        )
+        conn.executemany("INSERT INTO event_docs (pk, doc) VALUES (?, ?)", docs)
+        conn.executemany(
+            "INSERT OR IGNORE INTO event_terms (kind, value, event, span_class, start_key, end_key) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            terms,
+        )
+        conn.executemany(
+            "INSERT INTO events_fts (rowid, title, summary, actors, place, quotes) VALUES (?,?,?,?,?,?)", fts
+        )
+        conn.executemany("INSERT INTO changes (op, id, at, doc) VALUES ('upsert', ?, ?, ?)", changes)
+        self.counts.created += len(run)
+        if len(day_counts) >= DAY_COUNTS_HELD:
+            self._write_day_counts()
+
+    def _write_day_counts(self) -> None:
+        """Add the summed increments (the same totals as one increment per event; a count
+        an update brought to 0 and pruned meanwhile is simply inserted again)."""
+        if self.day_counts:
+            self.conn.executemany(
+                "INSERT INTO day_facet_counts (facet, block, value, n) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (facet, block, value) DO UPDATE SET n = n + excluded.n",
+                [(*key, n) for key, n in self.day_counts.items()],
+            )
+            self.day_counts = Counter()
+
+    # ----------------------------------------------------------------- large imports
+
+    def _grow(self) -> None:
+        """Drop the secondary indexes and enlarge the full-text buffer (see the module doc)."""
+        conn = self.conn
+        self.dropped = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            "AND tbl_name IN ('events', 'event_terms') ORDER BY name"
+        ).fetchall()
+        # Into a table that was empty every row is new, so nothing reads through them.
+        keep = KEEP_INDEXES if self.check_existing else frozenset()
+        self.dropped = [(name, sql) for name, sql in self.dropped if name not in keep]
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
+            names = [name for name, _ in self.dropped]
+            self.stats = conn.execute(
+                f"SELECT tbl, idx, stat FROM sqlite_stat1 WHERE idx IN ({','.join('?' * len(names))})", names
+            ).fetchall() if names else []
+        for name, _sql in self.dropped:
+            conn.execute(f'DROP INDEX "{name}"')
+        if self.fts_hash_bytes:
+            row = conn.execute("SELECT v FROM events_fts_config WHERE k = 'hashsize'").fetchone()
+            self.fts_hash_before = row[0] if row else None
+            conn.execute("INSERT INTO events_fts (events_fts, rank) VALUES ('hashsize', ?)", (self.fts_hash_bytes,))
+            self.fts_hash_set = True
+
+    def finish(self) -> None:
+        """Write what is pending, rebuild what was dropped, restore what was set."""
+        self.flush()
+        self._write_day_counts()
+        conn = self.conn
+        if self.dropped:
+            for _name, sql in self.dropped:
+                conn.execute(sql)
+            if self.stats:
+                conn.executemany("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", self.stats)
+                conn.execute("ANALYZE sqlite_schema")  # reload the statistics into this connection
+        if self.fts_hash_set:
+            before = self.fts_hash_before
+            conn.execute("INSERT INTO events_fts (events_fts, rank) VALUES ('hashsize', ?)",
+                         (1 << 20 if before is None else before,))
+            if before is None:  # leave the configuration table as it was (the default)
+                conn.execute("DELETE FROM events_fts_config WHERE k = 'hashsize'")

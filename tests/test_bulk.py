@@ -1,0 +1,215 @@
+"""The bulk write path of `timeline import` writes exactly what one upsert_event per row writes.
+
+Same input, two databases: one imported through ``Store.upsert_event`` row by row (the
+HTTP import's path), one through ``service.bulk.BulkWriter`` (small chunks, with and
+without dropping and rebuilding the indexes). The events, documents, terms, change feed,
+timelines, the full-text content and every search, the FTS configuration and the planner
+statistics must come out the same; and so must dry runs, errors and unreadable lines.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from service import create_app, ingest, store as store_module
+from service.cli import main
+
+NOW = "2026-01-02T03:04:05Z"
+FTS_INDEX_TABLES = ("events_fts_data", "events_fts_idx")  # segment layout differs; searches must not
+SEARCHES = ["report", "kabul", "troops", "müller", "quote", "zeppelin", "border crisis", "updated", "nothing-here"]
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch):
+    monkeypatch.setattr(ingest, "utc_now", lambda: NOW)
+
+
+def base_db(tmp_path: Path, events: int = 40) -> Path:
+    """A database with timelines, some events (later updated or left unchanged) and statistics."""
+    path = tmp_path / "base.db"
+    app = create_app({"TESTING": True, "DATABASE": str(path)})
+    with app.app_context():
+        ingest.load_seed_dir(app)
+    st = store_module.connect(str(path))
+    ingest.import_items(st, [event(i) for i in range(events)])
+    st.conn.execute("ANALYZE")
+    store_module.close_all()
+    return path
+
+
+def event(i: int, **kw) -> dict:
+    from bench import generate
+
+    ev = generate.Generator(i).event(i, ["afghanistan-2021"])
+    ev["id"] = f"bulk-{i:05d}"
+    ev.update(kw)
+    return ev
+
+
+def batch() -> list:
+    """Creates, updates, unchanged rows, derived ids (clashing), new timelines, odd values."""
+    items = [event(i) for i in range(20)]                                   # 0-19 unchanged
+    items += [event(i, title=f"Updated {i}", tags=["updated"]) for i in range(20, 40)]  # updated
+    items += [event(i) for i in range(40, 140)]                              # created
+    items += [{"date": "2021-07-02", "title": "Same title"}] * 3            # derived ids, -2, -3
+    items += [{"id": "2021-07-02-same-title-4", "date": "2021", "title": "Taken id"}]
+    items += [event(200, timelines=["new-line", "afghanistan-2021"], tags=["a", "a"]),
+              event(201, location=None, sources=[], summary=None),
+              event(202, location={"name": "Ünïcødé ✓ 漢字"}, actors=["Müller", "O'Brien"]),
+              event(203, date="-0043-03-15"), event(204, date="2021-07/.."), event(205, date="/2021")]
+    items += [event(i) for i in range(300, 360)]
+    return items
+
+
+def import_into(path: Path, items, **kw) -> ingest.Counts:
+    st = store_module.Store(str(path))
+    try:
+        return ingest.import_items(st, items, create_timelines=True, **kw)
+    finally:
+        st.close()
+
+
+def dump(path: Path) -> dict:
+    conn = sqlite3.connect(path)
+    try:
+        out = {}
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN (?, ?)", FTS_INDEX_TABLES)]
+        for name in tables:
+            if name in ("events_fts", "events_fts_vocab"):
+                continue
+            out[name] = sorted(map(repr, conn.execute(f'SELECT * FROM "{name}"')))
+        out["schema"] = sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master "
+                                            "WHERE name NOT LIKE 'sqlite_autoindex%'"))
+        for q in SEARCHES:
+            out[f"search {q}"] = conn.execute(
+                "SELECT rowid, round(rank, 6) FROM events_fts WHERE events_fts MATCH ? ORDER BY rank, rowid",
+                (json.dumps(q),)).fetchall()
+        out["vocab"] = conn.execute("SELECT term, doc, cnt FROM events_fts_vocab ORDER BY term").fetchall()
+        conn.execute("INSERT INTO events_fts (events_fts) VALUES ('integrity-check')")
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return out
+    finally:
+        conn.close()
+
+
+def two_copies(tmp_path: Path, events: int = 40) -> tuple[Path, Path]:
+    base = base_db(tmp_path, events)
+    a, b = tmp_path / "per-row.db", tmp_path / "bulk.db"
+    shutil.copy(base, a)
+    shutil.copy(base, b)
+    return a, b
+
+
+@pytest.mark.parametrize("options", [
+    {"chunk": 7, "drop_indexes_after": 1},        # indexes dropped after the first chunk, tiny FTS switch
+    {"chunk": 7, "drop_indexes_after": None},     # indexes kept
+    {"chunk": 1000, "drop_indexes_after": 50, "fts_hash_bytes": None},
+])
+@pytest.mark.parametrize("parallel", [False, True])
+def test_bulk_writes_what_upsert_event_writes(tmp_path, options, parallel):
+    a, b = two_copies(tmp_path)
+    items = batch()
+    per_row = import_into(a, items)
+    bulk = import_into(b, items, bulk=True, bulk_options=options, parallel=parallel)
+    assert per_row.as_dict() == bulk.as_dict() == {"created": 170, "updated": 20, "unchanged": 20}
+    assert per_row.timelines_created == bulk.timelines_created == ["new-line"]
+    before, after = dump(a), dump(b)
+    assert before == after
+    assert len(before["changes"]) > 200 and before["search report"]
+    # a second import: unchanged, but for the items without an id (new derived ids)
+    again = import_into(b, items, bulk=True, bulk_options=options)
+    assert again.as_dict() == import_into(a, items).as_dict() == {"created": 3, "updated": 0, "unchanged": 207}
+    assert dump(a) == dump(b)
+
+
+def test_bulk_into_an_empty_database_drops_and_rebuilds_every_index(tmp_path):
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    create_app({"TESTING": True, "DATABASE": str(a)})
+    store_module.close_all()
+    shutil.copy(a, b)
+    items = [event(i) for i in range(300)] + [{"date": "2021", "title": "No id"}]
+    assert import_into(a, items).as_dict() == import_into(
+        b, items, bulk=True, bulk_options={"chunk": 50, "drop_indexes_after": 60}).as_dict()
+    assert dump(a) == dump(b)
+
+
+def test_feed_order_is_input_order_across_creates_and_updates(tmp_path):
+    a, b = two_copies(tmp_path)
+    items = [event(500), event(3, title="changed"), event(501), event(4, title="changed too"), event(502)]
+    import_into(b, items, bulk=True, bulk_options={"chunk": 100, "drop_indexes_after": 1})
+    conn = sqlite3.connect(b)
+    feed = conn.execute("SELECT id, json_extract(doc, '$.version') FROM changes ORDER BY seq DESC LIMIT 5").fetchall()
+    assert feed[::-1] == [("bulk-00500", 1), ("bulk-00003", 2), ("bulk-00501", 1), ("bulk-00004", 2),
+                          ("bulk-00502", 1)]
+    conn.close()
+
+
+def test_bulk_dry_run_and_errors_write_nothing(tmp_path):
+    a, b = two_copies(tmp_path)
+    before = dump(b)
+    items = batch()
+    options = {"chunk": 5, "drop_indexes_after": 1}
+    assert import_into(b, items, bulk=True, dry_run=True, bulk_options=options).as_dict() == \
+        import_into(a, items, dry_run=True).as_dict()
+    assert dump(b) == before
+    bad = items[:100] + [{"date": "2021-02-30", "title": "x"}] + items[100:] + [dict(items[5])]
+    with pytest.raises(ingest.BatchInvalid) as bulk_error:
+        import_into(b, bad, bulk=True, bulk_options=options)
+    with pytest.raises(ingest.BatchInvalid) as row_error:
+        import_into(a, bad)
+    assert bulk_error.value.errors == row_error.value.errors
+    # the bad date, the new timeline not created after an error, the repeated id
+    assert set(bulk_error.value.errors) == {"100", "145", str(len(bad) - 1)}
+    assert dump(b) == before
+    # the connection that rolled back still writes with FTS5's default settings
+    assert import_into(b, items[:3], bulk=True).as_dict()["unchanged"] == 3
+
+
+def test_raw_lines_are_parsed_where_they_are_checked(tmp_path):
+    a, b = two_copies(tmp_path)
+    items = batch()
+    lines = [json.dumps(i, ensure_ascii=False).encode() + b"\n" for i in items]
+    assert import_into(a, items).as_dict() == import_into(b, lines, bulk=True, parallel=True).as_dict()
+    assert dump(a) == dump(b)
+    bad = lines[:10] + [b'{"date": "2021", "title": "x", "title": "twice"}\n'] + lines[10:]
+    for parallel in (False, True):
+        with pytest.raises(ingest.Unreadable) as exc:
+            import_into(b, bad, bulk=True, parallel=parallel)
+        assert exc.value.index == 10 and "duplicate key 'title'" in exc.value.reason
+    assert dump(a) == dump(b)
+
+
+def test_pack_gives_back_to_row():
+    from bench import generate
+
+    gen = generate.Generator(3)
+    events = [gen.event(i, ["x"]) for i in range(500)]
+    events += [{"id": "plain", "date": "2021", "title": "t"},
+               {"id": "nulls", "date": "199X~", "title": "t", "summary": None, "location": None},
+               {"id": "coords", "date": "2021-07/..", "title": "t", "location": {"lat": 0, "lon": -0.0}},
+               {"id": "quotes", "date": "/2021", "title": "t", "sources": [{"title": "a"}, {"url": "https://x.org/",
+                                                                                          "quote": "q"}]}]
+    for ev in events:
+        built = ingest.build_event(ingest.validate_event(ev))
+        row = ingest.to_row(built)
+        packed = ingest.pack(built, NOW)
+        back = ingest.unpack(packed)
+        assert back == row and repr(back["event"]) == repr(row["event"])
+        assert json.loads(packed[ingest.P_DOC]) == {**built, "created_at": NOW, "updated_at": NOW, "version": 1}
+        assert packed[ingest.P_CLASS] == store_module.span_class(row["start_key"], row["end_key"])
+
+
+def test_cli_names_the_line_of_an_unreadable_ndjson_item(app, tmp_path):
+    good = tmp_path / "good.ndjson"
+    good.write_text(json.dumps(event(1)) + "\n")
+    bad = tmp_path / "bad.ndjson"
+    bad.write_text("\n" + json.dumps(event(2)) + "\n\n  \n" + json.dumps(event(3)) + "\n{oops\n" + json.dumps(event(4)))
+    r = app.test_cli_runner().invoke(main, ["import", str(good), str(bad)])
+    assert r.exit_code != 0
+    assert f"{bad}: line 6 is not valid JSON" in r.output, r.output
+    assert app.test_client().get("/api/v1/events/bulk-00001").status_code == 404

@@ -42,7 +42,7 @@ UNBOUNDED = len(SPAN_LIMITS) - 1
 # below it, from the (few) matches, sorted. See list_events.
 FTS_PROBE_MIN = 20_000
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def span_class(start_key: int, end_key: int) -> int:
@@ -267,7 +267,37 @@ def _migration_6(db: sqlite_utils.Database) -> None:
     # a write, because a triggered INSERT interleaved with FTS5 writes is slow).
 
 
-MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6]
+def _migration_7(db: sqlite_utils.Database) -> None:
+    # Longer events (span class 1 and up) are counted per facet value and exact (start, end):
+    # their dates follow their precision (whole months, years, decades...), so many events
+    # share one row, and a window's facets read these rows with the same per-class range
+    # conditions as the events themselves (decades: a few hundred rows instead of the
+    # thousands of events of the decade).
+    db.execute(
+        """CREATE TABLE span_facet_counts (
+            facet TEXT NOT NULL,   -- tag, actor, timeline, country or precision
+            span_class INTEGER NOT NULL,
+            start_key INTEGER NOT NULL,
+            end_key INTEGER NOT NULL,
+            value TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (facet, span_class, start_key, end_key, value)
+        ) WITHOUT ROWID"""
+    )
+    db.execute(
+        """INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
+           SELECT kind, span_class, start_key, end_key, value, count(*) FROM event_terms
+           WHERE span_class > 0 GROUP BY 1, 2, 3, 4, 5"""
+    )
+    for column in ("country", "precision"):
+        db.execute(
+            f"""INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
+                SELECT '{column}', span_class, start_key, end_key, {column}, count(*) FROM events
+                WHERE span_class > 0 AND {column} IS NOT NULL GROUP BY 2, 3, 4, 5"""
+        )
+
+
+MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -437,8 +467,7 @@ class Store:
             self.conn.execute("INSERT INTO event_docs (pk, doc) VALUES (?, ?)", (pk, doc))
         else:
             pk = existing[0]
-            if existing[5] == 0:
-                self._count_day_facets(pk, -1)
+            self._count_facets(pk, -1)
             self.conn.execute(
                 """UPDATE events SET id=?, start_key=?, end_key=?, span_class=?, start_year=?, start_month=?,
                    precision=?, importance=?, country=?, lat=?, lon=?, version=?, created_at=?, updated_at=?,
@@ -459,8 +488,7 @@ class Store:
             "INSERT INTO events_fts (rowid, title, summary, actors, place, quotes) VALUES (?,?,?,?,?,?)",
             (pk, fts["title"], fts["summary"], fts["actors"], fts["place"], fts["quotes"]),
         )
-        if cls == 0:
-            self._count_day_facets(pk, +1)
+        self._count_facets(pk, +1)
         self._record_change("upsert", row["id"], now, doc)
         return ("created" if existing is None else "updated"), doc
 
@@ -472,32 +500,41 @@ class Store:
         if if_version is not None and existing[1] != if_version:
             raise PreconditionFailed(event_id)
         pk = existing[0]
-        if existing[2] == 0:
-            self._count_day_facets(pk, -1)
+        self._count_facets(pk, -1)
         self.conn.execute("DELETE FROM event_terms WHERE event = ?", (pk,))
         self.conn.execute("DELETE FROM events_fts WHERE rowid = ?", (pk,))
         self.conn.execute("DELETE FROM events WHERE pk = ?", (pk,))
         self.conn.execute("DELETE FROM event_docs WHERE pk = ?", (pk,))
         self._record_change("delete", event_id, now or utc_now(), None)
 
-    def _count_day_facets(self, pk: int, delta: int) -> None:
-        """Add ``delta`` (+1 or -1) to the day_facet_counts of one-day event ``pk`` as
-        it is now stored (its terms, country and precision), pruning counts that reach 0."""
+    def _count_facets(self, pk: int, delta: int) -> None:
+        """Add ``delta`` (+1 or -1) to the facet counts of event ``pk`` as it is now stored
+        (its terms, country and precision): day_facet_counts for a one-day event,
+        span_facet_counts for a longer one. Counts that reach 0 are removed."""
         shift = DAY_BLOCK_SHIFT
         values = self.conn.execute(
-            f"""SELECT kind, start_key >> {shift}, value FROM event_terms WHERE event = ?1
-                UNION ALL SELECT 'precision', start_key >> {shift}, precision FROM events WHERE pk = ?1
-                UNION ALL SELECT 'country', start_key >> {shift}, country FROM events
+            f"""SELECT t.kind, e.span_class, e.start_key, e.end_key, t.value FROM events e
+                  JOIN event_terms t ON t.event = e.pk WHERE e.pk = ?1
+                UNION ALL SELECT 'precision', span_class, start_key, end_key, precision FROM events WHERE pk = ?1
+                UNION ALL SELECT 'country', span_class, start_key, end_key, country FROM events
                           WHERE pk = ?1 AND country IS NOT NULL""", (pk,)).fetchall()
-        self.conn.executemany(
-            "INSERT INTO day_facet_counts (facet, block, value, n) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (facet, block, value) DO UPDATE SET n = n + excluded.n",
-            [(*v, delta) for v in values],
-        )
+        if not values:
+            return
+        if values[0][1] == 0:
+            keys = [(facet, start >> shift, value) for facet, _cls, start, _end, value in values]
+            upsert = ("INSERT INTO day_facet_counts (facet, block, value, n) VALUES (?, ?, ?, ?) "
+                      "ON CONFLICT (facet, block, value) DO UPDATE SET n = n + excluded.n")
+            prune = "DELETE FROM day_facet_counts WHERE facet = ? AND block = ? AND value = ? AND n <= 0"
+        else:
+            keys = values
+            upsert = ("INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n) "
+                      "VALUES (?, ?, ?, ?, ?, ?) "
+                      "ON CONFLICT (facet, span_class, start_key, end_key, value) DO UPDATE SET n = n + excluded.n")
+            prune = ("DELETE FROM span_facet_counts WHERE facet = ? AND span_class = ? AND start_key = ? "
+                     "AND end_key = ? AND value = ? AND n <= 0")
+        self.conn.executemany(upsert, [(*k, delta) for k in keys])
         if delta < 0:
-            self.conn.executemany(
-                "DELETE FROM day_facet_counts WHERE facet = ? AND block = ? AND value = ? AND n <= 0", values
-            )
+            self.conn.executemany(prune, keys)
 
     def _record_change(self, op: str, event_id: str, at: str, doc: str | None) -> None:
         self.conn.execute("INSERT INTO changes (op, id, at, doc) VALUES (?, ?, ?, ?)", (op, event_id, at, doc))
@@ -766,11 +803,11 @@ class Store:
         """The ``size`` most frequent values of each facet in ``names`` among the matches of
         ``f`` (most frequent first, ties by value).
 
-        A plain date window (no other filter) has faster paths: one-day events in the
-        whole 16-day blocks the window covers are added up from day_facet_counts; the
-        rest (the window's ragged edges, longer events) is read from covering index
-        ranges: event_terms_chrono for the term facets, one pass over events_chrono for
-        country and precision together. Anything else: facet_counts, one facet at a time.
+        A plain date window (no other filter) is answered from the facet counts: one-day
+        events of the whole 16-day blocks the window covers from day_facet_counts (those
+        of its ragged edges from the index ranges), longer events from span_facet_counts
+        under the same per-class range conditions as the events. Anything else:
+        facet_counts, one facet at a time over the matching events.
         """
         names = list(dict.fromkeys(names))
         plain_window = ((f.get("from_day") is not None or f.get("to_day") is not None)
@@ -778,14 +815,20 @@ class Store:
         result: dict[str, list[tuple[str, int]]] = {}
         if plain_window and ("country" in names or "precision" in names):
             counts: dict[str, Counter] = {"country": Counter(), "precision": Counter()}
-            blocks, parts = self._window_scan_parts(f)
-            if blocks is not None:
-                for facet, value, n in self.conn.execute(
-                        "SELECT facet, value, n FROM day_facet_counts "
-                        "WHERE facet IN ('country', 'precision') AND block BETWEEN ? AND ?", blocks):
-                    counts[facet][value] += n
+            blocks, day_parts, long_parts = self._window_count_parts(f)
             arms, params = [], []
-            for where, p in parts:
+            if blocks is not None:
+                arms.append("SELECT facet, value, n FROM day_facet_counts "
+                            "WHERE facet IN ('country', 'precision') AND block BETWEEN ? AND ?")
+                params += blocks
+            for where, p in long_parts:
+                arms.append("SELECT e.facet, e.value, e.n FROM span_facet_counts e "
+                            "WHERE e.facet IN ('country', 'precision') AND " + " AND ".join(where))
+                params += p
+            for facet, value, n in self.conn.execute(" UNION ALL ".join(arms), params) if arms else ():
+                counts[facet][value] += n
+            arms, params = [], []
+            for where, p in day_parts:
                 arms.append("SELECT e.country, e.precision FROM events e WHERE " + " AND ".join(where))
                 params += p
             if arms:
@@ -804,35 +847,43 @@ class Store:
                 out[name] = self.facet_counts(f, name, size)
         return out
 
-    def _window_scan_parts(self, f: dict[str, Any]) -> tuple[tuple[int, int] | None, list[tuple[list[str], list]]]:
-        """A window split for counting: the whole day blocks (first, last) whose one-day
-        events day_facet_counts holds (None when the window covers no whole block), and
-        the (where, params) index ranges of everything else: the one-day events of the
-        window's partial blocks at either edge, and every longer span class as usual.
-        For one-day events overlap and within are the same test."""
+    def _window_count_parts(self, f: dict[str, Any]):
+        """A date window split for counting: (blocks, day_parts, long_parts).
+
+        ``blocks`` are the whole day blocks (first, last) whose one-day events
+        day_facet_counts holds, None when the window covers none; ``day_parts`` the
+        (where, params) ranges of the other one-day events (the window's partial blocks,
+        or the whole window); ``long_parts`` the per-class ranges of the longer spans,
+        read from span_facet_counts (whose start_key, end_key and span_class columns the
+        conditions name, as they name the events'). For one-day events overlap and
+        within are the same test."""
         lo, hi = f.get("from_day"), f.get("to_day")
-        parts = [(where, p) for cls, where, p in self._class_parts(f)]
+        parts = self._class_parts(f)
+        long_parts = [(where, p) for cls, where, p in parts if cls != 0]
+        day_parts = [(where, p) for cls, where, p in parts if cls == 0]
         if lo is None or hi is None:
-            return None, parts
+            return None, day_parts, long_parts
         first, last = (lo + DAY_BLOCK - 1) >> DAY_BLOCK_SHIFT, ((hi + 1) >> DAY_BLOCK_SHIFT) - 1
         if first > last:
-            return None, parts
+            return None, day_parts, long_parts
         day = "e.span_class = ? AND e.start_key >= ? AND e.start_key <= ?"
         edges = [([day], [0, a, b]) for a, b in ((lo, (first << DAY_BLOCK_SHIFT) - 1),
                                                  ((last + 1) << DAY_BLOCK_SHIFT, hi)) if a <= b]
-        return (first, last), edges + [(where, p) for cls, where, p in self._class_parts(f) if cls != 0]
+        return (first, last), edges, long_parts
 
     def term_facet_query(self, f: dict[str, Any], kind: str, size: int) -> tuple[str, list[Any]]:
         """The SQL of a term facet (``kind`` tag, actor or timeline) inside a plain date
-        window: the whole day blocks from day_facet_counts, plus one covering range of
-        event_terms_chrono per remaining part (see _window_scan_parts)."""
-        blocks, parts = self._window_scan_parts(f)
+        window, from the facet counts and the window's edges (see _window_count_parts)."""
+        blocks, day_parts, long_parts = self._window_count_parts(f)
         arms, params = [], []
         if blocks is not None:
             arms.append("SELECT value, n FROM day_facet_counts WHERE facet = ? AND block BETWEEN ? AND ?")
             params += [kind, *blocks]
-        for where, p in parts:
+        for where, p in day_parts:
             arms.append("SELECT e.value AS value, 1 AS n FROM event_terms e WHERE e.kind = ? AND " + " AND ".join(where))
+            params += [kind, *p]
+        for where, p in long_parts:
+            arms.append("SELECT e.value, e.n FROM span_facet_counts e WHERE e.facet = ? AND " + " AND ".join(where))
             params += [kind, *p]
         sql = (f"SELECT value, sum(n) AS total FROM ({' UNION ALL '.join(arms)}) "
                "GROUP BY value ORDER BY total DESC, value LIMIT ?")

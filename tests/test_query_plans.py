@@ -96,12 +96,14 @@ def test_window_term_facets_read_the_terms_chronological_index(st, match):
     f = {"from_day": 18800, "to_day": 18830, "match": match}
     sql, params = st.term_facet_query(f, "tag", 20)
     text = plan_text(st, sql, params)
-    blocks, parts = st._window_scan_parts(f)
+    blocks, day_parts, long_parts = st._window_count_parts(f)
     assert blocks is not None  # the month holds whole 16-day blocks: their one-day events are counted ones
     assert "SEARCH day_facet_counts USING PRIMARY KEY (facet=? AND block>? AND block<?)" in text, text
-    ranges = re.findall(r"SEARCH e USING COVERING INDEX event_terms_chrono \(kind=\? AND span_class=\?", text)
-    assert len(ranges) == len(parts), text
-    assert not re.search(r"\bSCAN (e|day_facet_counts)\b", text), text
+    edges = re.findall(r"SEARCH e USING COVERING INDEX event_terms_chrono \(kind=\? AND span_class=\?", text)
+    assert len(edges) == len(day_parts), text
+    spans = re.findall(r"SEARCH e USING PRIMARY KEY \(facet=\? AND span_class=\? AND start_key", text)
+    assert len(spans) == len(long_parts) and long_parts, text
+    assert not re.search(r"\bSCAN (e|day_facet_counts|span_facet_counts)\b", text), text
     # The only sorts are of the grouped values (a few hundred at most), never of the rows' order.
 
 

@@ -6,10 +6,11 @@ transaction (all or nothing is the caller's ``BEGIN IMMEDIATE`` ... ``COMMIT``):
 - New events (the bulk of an import) are written with one ``executemany`` per table per
   chunk: ``events`` (with explicit primary keys, the ones SQLite itself would pick:
   max + 1 in input order), ``event_docs``, ``event_terms``, ``events_fts`` and the
-  ``changes`` feed (one row per written event, in input order); the per-block counts of
-  one-day events (``day_facet_counts``) are summed in memory and added in bulk. An id that already
-  exists goes through ``Store.upsert_event`` itself (updated or unchanged, version + 1,
-  created_at kept), in its place in the order, so the feed keeps input order.
+  ``changes`` feed (one row per written event, in input order); the new events' facet
+  counts (``day_facet_counts``, ``span_facet_counts``) are added at the end, grouped in
+  SQL. An id that already exists goes through ``Store.upsert_event`` itself (updated or
+  unchanged, version + 1, created_at kept), in its place in the order, so the feed keeps
+  input order.
 - When the import has written as many rows as half the table held before it (and at
   least ``drop_indexes_after``), the secondary indexes of ``events`` and ``event_terms``
   are dropped and built again at the end (sorting once instead of a random B-tree
@@ -21,24 +22,25 @@ transaction (all or nothing is the caller's ``BEGIN IMMEDIATE`` ... ``COMMIT``):
   terms in memory (FTS5's ``hashsize``, 1 MB by default) before writing a segment, so
   it merges far fewer, larger segments; the setting is put back at the end.
 
-``tests/test_bulk.py`` proves the result equal to one ``upsert_event`` per row: the
-events, documents, terms, change feed and search results, with creates, updates,
-unchanged rows, derived ids and both paths of the index decision.
+It mirrors the store's schema version ``MIRRORS_SCHEMA``; on any other version the import
+writes row by row (``ingest.import_items``), and ``tests/test_bulk.py`` fails until this
+module is brought up to date. That test proves the result equal to one ``upsert_event``
+per row: the events, documents, terms, facet counts, change feed and search results,
+with creates, updates, unchanged rows, derived ids and both paths of the index decision.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from collections import Counter
-
-from .ingest import (P_CLASS, P_COUNTRY, P_DOC, P_END, P_FTS, P_HASH, P_ID, P_PRECISION, P_START, P_TERMS, Counts,
-                     unpack)
+from .ingest import P_CLASS, P_DOC, P_END, P_FTS, P_HASH, P_ID, P_START, P_TERMS, Counts, unpack
 from .store import DAY_BLOCK_SHIFT, Store
 
+# The store schema whose writes this module mirrors (Store.upsert_event, _count_facets).
+# With any other, ingest writes row by row through upsert_event instead.
+MIRRORS_SCHEMA = 7
 DROP_INDEXES_AFTER = 20_000
 FTS_HASH_BYTES = 32 << 20
 KEEP_INDEXES = frozenset({"event_terms_event"})  # the write path reads through it
-DAY_COUNTS_HELD = 100_000  # day_facet_counts increments summed in memory before they are written
 
 
 class BulkWriter:
@@ -46,7 +48,8 @@ class BulkWriter:
                  drop_indexes_after: int | None = DROP_INDEXES_AFTER, fts_hash_bytes: int | None = FTS_HASH_BYTES):
         self.store, self.conn, self.now, self.counts, self.chunk = store, store.conn, now, counts, chunk
         existing = self.conn.execute("SELECT count(*), max(pk) FROM events").fetchone()
-        self.next_pk = existing[1] or 0
+        self.next_pk = existing[1] or 0  # the last pk used
+        self.first_pk = self.next_pk + 1
         self.check_existing = existing[0] > 0  # into an empty table every id is new
         self.grow_at = None if drop_indexes_after is None else max(drop_indexes_after, existing[0] // 2)
         self.fts_hash_bytes = fts_hash_bytes
@@ -56,7 +59,6 @@ class BulkWriter:
         self.stats: list[tuple] = []
         self.fts_hash_before: Any = None
         self.fts_hash_set = False
-        self.day_counts: Counter = Counter()
 
     # ----------------------------------------------------------------- rows
 
@@ -90,7 +92,6 @@ class BulkWriter:
         now = self.now
         pk = self.next_pk
         events, docs, terms, fts, changes = [], [], [], [], []
-        day_counts = self.day_counts
         for p in run:
             pk += 1
             cls, start, end, doc = p[P_CLASS], p[P_START], p[P_END], p[P_DOC]
@@ -98,13 +99,6 @@ class BulkWriter:
             docs.append((pk, doc))
             for kind, value in p[P_TERMS]:
                 terms.append((kind, value, pk, cls, start, end))
-            if cls == 0:  # a one-day event: counted per block of days (Store._count_day_facets)
-                block = start >> DAY_BLOCK_SHIFT
-                for kind, value in set(p[P_TERMS]):
-                    day_counts[kind, block, value] += 1
-                day_counts["precision", block, p[P_PRECISION]] += 1
-                if p[P_COUNTRY] is not None:
-                    day_counts["country", block, p[P_COUNTRY]] += 1
             fts.append((pk, *p[P_FTS]))
             changes.append((p[P_ID], now, doc))
         self.next_pk = pk
@@ -126,19 +120,34 @@ class BulkWriter:
         )
         conn.executemany("INSERT INTO changes (op, id, at, doc) VALUES ('upsert', ?, ?, ?)", changes)
         self.counts.created += len(run)
-        if len(day_counts) >= DAY_COUNTS_HELD:
-            self._write_day_counts()
 
-    def _write_day_counts(self) -> None:
-        """Add the summed increments (the same totals as one increment per event; a count
-        an update brought to 0 and pruned meanwhile is simply inserted again)."""
-        if self.day_counts:
-            self.conn.executemany(
-                "INSERT INTO day_facet_counts (facet, block, value, n) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (facet, block, value) DO UPDATE SET n = n + excluded.n",
-                [(*key, n) for key, n in self.day_counts.items()],
-            )
-            self.day_counts = Counter()
+    def _count_new_events(self) -> None:
+        """Add the events this writer created to the facet counts, grouped in SQL (the
+        migrations' own queries): the same totals as Store._count_facets once per event.
+        Rows created here have pks above the table's maximum before the import; rows it
+        replaced were counted by upsert_event itself; a count that an update brought to 0
+        and pruned is simply inserted again."""
+        if self.next_pk < self.first_pk:
+            return
+        new = (self.first_pk,)
+        shift = DAY_BLOCK_SHIFT
+        day = "ON CONFLICT (facet, block, value) DO UPDATE SET n = n + excluded.n"
+        span = "ON CONFLICT (facet, span_class, start_key, end_key, value) DO UPDATE SET n = n + excluded.n"
+        conn = self.conn
+        conn.execute(f"""INSERT INTO day_facet_counts (facet, block, value, n)
+                         SELECT kind, start_key >> {shift}, value, count(*) FROM event_terms
+                         WHERE span_class = 0 AND event >= ? GROUP BY 1, 2, 3 {day}""", new)
+        conn.execute(f"""INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
+                         SELECT kind, span_class, start_key, end_key, value, count(*) FROM event_terms
+                         WHERE span_class > 0 AND event >= ? GROUP BY 1, 2, 3, 4, 5 {span}""", new)
+        for column in ("country", "precision"):
+            conn.execute(f"""INSERT INTO day_facet_counts (facet, block, value, n)
+                             SELECT '{column}', start_key >> {shift}, {column}, count(*) FROM events
+                             WHERE span_class = 0 AND {column} IS NOT NULL AND pk >= ? GROUP BY 2, 3 {day}""", new)
+            conn.execute(f"""INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
+                             SELECT '{column}', span_class, start_key, end_key, {column}, count(*) FROM events
+                             WHERE span_class > 0 AND {column} IS NOT NULL AND pk >= ? GROUP BY 2, 3, 4, 5
+                             {span}""", new)
 
     # ----------------------------------------------------------------- large imports
 
@@ -168,7 +177,7 @@ class BulkWriter:
     def finish(self) -> None:
         """Write what is pending, rebuild what was dropped, restore what was set."""
         self.flush()
-        self._write_day_counts()
+        self._count_new_events()
         conn = self.conn
         if self.dropped:
             for _name, sql in self.dropped:

@@ -477,10 +477,10 @@ def import_items(store: Store, items: Iterable[Any], *, dry_run: bool = False, p
     seen: set[str] = set()
     store.conn.execute("BEGIN IMMEDIATE")
     try:
-        if bulk:
-            from .bulk import BulkWriter
+        from . import bulk as bulk_module, store as store_module
 
-            writer: Any = BulkWriter(store, now, counts, **(bulk_options or {}))
+        if bulk and bulk_module.MIRRORS_SCHEMA == store_module.SCHEMA_VERSION:
+            writer: Any = bulk_module.BulkWriter(store, now, counts, **(bulk_options or {}))
         else:
             writer = _RowWriter(store, now, counts)
         known = store.timeline_slugs()  # inside the transaction: no timeline vanishes meanwhile

@@ -23,6 +23,15 @@ FTS_INDEX_TABLES = ("events_fts_data", "events_fts_idx")  # segment layout diffe
 SEARCHES = ["report", "kabul", "troops", "müller", "quote", "zeppelin", "border crisis", "updated", "nothing-here"]
 
 
+def test_bulk_mirrors_the_current_schema():
+    """When the store's schema moves on, the import falls back to one upsert_event per row
+    until service/bulk.py writes what the new Store.upsert_event writes (then raise
+    MIRRORS_SCHEMA: the tests below compare the two)."""
+    from service import bulk
+
+    assert bulk.MIRRORS_SCHEMA == store_module.SCHEMA_VERSION
+
+
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch):
     monkeypatch.setattr(ingest, "utc_now", lambda: NOW)

@@ -512,13 +512,14 @@ def import_items(store: Store, items: Iterable[Any], *, dry_run: bool = False, p
             else:
                 raise Unreadable(index, payload)
             try:
-                if create_timelines and not errors:
-                    for slug in timelines:
-                        if slug not in known:
-                            store.upsert_timeline({"slug": slug, "title": slug}, now=now)
-                            known.add(slug)
-                            counts.timelines_created.append(slug)
-                check_timeline_slugs(timelines, known)
+                if timelines:
+                    if create_timelines and not errors:
+                        for slug in timelines:
+                            if slug not in known:
+                                store.upsert_timeline({"slug": slug, "title": slug}, now=now)
+                                known.add(slug)
+                                counts.timelines_created.append(slug)
+                    check_timeline_slugs(timelines, known)
                 if event_id is not None:
                     if event_id in seen:
                         raise ValidationError({"id": ["Repeats the id of an earlier item in this batch."]})

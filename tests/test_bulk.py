@@ -282,3 +282,22 @@ def test_sigkill_after_the_indexes_were_dropped_leaves_the_database_as_it_was(tm
     # and the import simply runs again
     assert import_into(path, [event(i) for i in range(1000, 1300)], bulk=True,
                        bulk_options={"chunk": 20, "drop_indexes_after": 40}).created == 300
+
+
+def test_a_bulk_import_leaves_the_connection_settings_as_they_were(tmp_path):
+    import gc
+
+    path = base_db(tmp_path)
+    st = store_module.Store(str(path))
+    try:
+        before = st.conn.execute("PRAGMA temp_store").fetchone()[0]
+        assert before == 2  # the store keeps temporary data in memory
+        options = {"chunk": 20, "drop_indexes_after": 40}
+        ingest.import_items(st, [event(i) for i in range(2000, 2100)], bulk=True, bulk_options=options)
+        with pytest.raises(ingest.BatchInvalid):
+            ingest.import_items(st, [event(3000), {"date": "nope", "title": "x"}], bulk=True, bulk_options=options)
+        ingest.import_items(st, [event(3001)], bulk=True, dry_run=True)
+        assert st.conn.execute("PRAGMA temp_store").fetchone()[0] == before
+        assert gc.isenabled() and not st.conn.in_transaction
+    finally:
+        st.close()

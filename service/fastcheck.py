@@ -11,7 +11,8 @@ characters, slugs, countries, URLs, EDTF) so the two cannot drift apart on a rul
 ``tests/test_fastcheck.py`` checks the equivalence with generated valid and near-valid
 events.
 
-Measured: about 6 us an event against about 75 us for the schema (bench events).
+Measured on the bench events: about 14 us an event (21 us when its date was not seen
+before: the EDTF parse) against about 75 us for the schema.
 """
 from __future__ import annotations
 

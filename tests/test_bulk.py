@@ -232,14 +232,15 @@ def _import_then_hang(path: str, marker: str, items: list) -> None:
 
     from service import bulk
 
-    grow = bulk.BulkWriter._grow
+    drop = bulk.BulkWriter._drop_indexes
 
-    def grow_and_signal(self):
-        grow(self)
+    def drop_and_signal(self):
+        drop(self)
+        assert self.fts_hash_set
         with open(marker, "w") as fh:
             fh.write(str(os.getpid()))
 
-    bulk.BulkWriter._grow = grow_and_signal
+    bulk.BulkWriter._drop_indexes = drop_and_signal
 
     def slow_items():
         yield from items

@@ -76,14 +76,23 @@ def build_event(loaded: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def to_row(event: dict[str, Any]) -> dict[str, Any]:
-    """The store's row for an event built by :func:`build_event`."""
+def _derived(event: dict[str, Any]) -> tuple:
+    """What the store keeps beside an event built by :func:`build_event`: its parsed date,
+    location, content hash, terms and full-text columns (FTS_COLUMNS order)."""
     parsed = dates.parse(event["date"])
     location = event["location"] or {}
     content_hash = hashlib.blake2b(orjson.dumps(event, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
     terms = [("tag", t) for t in event["tags"]]
     terms += [("actor", a) for a in event["actors"]]
     terms += [("timeline", t) for t in event["timelines"]]
+    fts = (event["title"], event["summary"] or "", " ".join(event["actors"]), location.get("name") or "",
+           " ".join(s.get("quote") or "" for s in event["sources"]))
+    return parsed, location, content_hash, terms, fts
+
+
+def to_row(event: dict[str, Any]) -> dict[str, Any]:
+    """The store's row for an event built by :func:`build_event`."""
+    parsed, location, content_hash, terms, fts = _derived(event)
     return {
         "id": event["id"],
         "start_key": parsed.start_day,
@@ -98,13 +107,7 @@ def to_row(event: dict[str, Any]) -> dict[str, Any]:
         "content_hash": content_hash,
         "event": event,
         "terms": terms,
-        "fts": {
-            "title": event["title"],
-            "summary": event["summary"] or "",
-            "actors": " ".join(event["actors"]),
-            "place": location.get("name") or "",
-            "quotes": " ".join(s.get("quote") or "" for s in event["sources"]),
-        },
+        "fts": dict(zip(FTS_COLUMNS, fts)),
     }
 
 
@@ -351,12 +354,7 @@ def pack(event: dict[str, Any], now: str) -> tuple:
     newly created event (version 1, created and updated ``now``); :func:`unpack` gives
     ``to_row``'s dict back (tested equal).
     """
-    parsed = dates.parse(event["date"])
-    location = event["location"] or {}
-    content_hash = hashlib.blake2b(orjson.dumps(event, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
-    terms = [("tag", t) for t in event["tags"]]
-    terms += [("actor", a) for a in event["actors"]]
-    terms += [("timeline", t) for t in event["timelines"]]
+    parsed, location, content_hash, terms, fts = _derived(event)
     doc = dict(event)
     doc["created_at"] = now
     doc["updated_at"] = now
@@ -365,10 +363,7 @@ def pack(event: dict[str, Any], now: str) -> tuple:
     return (
         event["id"], start, end, span_class(start, end), parsed.start_year, parsed.start_month, parsed.precision,
         event["importance"], location.get("country"), location.get("lat"), location.get("lon"), content_hash,
-        orjson.dumps(doc).decode(), terms,
-        (event["title"], event["summary"] or "", " ".join(event["actors"]), location.get("name") or "",
-         " ".join(s.get("quote") or "" for s in event["sources"])),
-        event["timelines"],
+        orjson.dumps(doc).decode(), terms, fts, event["timelines"],
     )
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 from typing import Any
 
 from .ingest import P_CLASS, P_DOC, P_END, P_FTS, P_HASH, P_ID, P_START, P_TERMS, Counts, unpack
-from .store import DAY_BLOCK_SHIFT, Store
+from .store import Store, add_facet_counts
 
 # The store schema whose writes this module mirrors (Store.upsert_event, _count_facets).
 # With any other, ingest writes row by row through upsert_event instead.
@@ -131,32 +131,11 @@ class BulkWriter:
         self.counts.created += len(run)
 
     def _count_new_events(self) -> None:
-        """Add the events this writer created to the facet counts, grouped in SQL (the
-        migrations' own queries): the same totals as Store._count_facets once per event.
-        Rows created here have pks above the table's maximum before the import; rows it
-        replaced were counted by upsert_event itself; a count that an update brought to 0
-        and pruned is simply inserted again."""
-        if self.next_pk < self.first_pk:
-            return
-        new = (self.first_pk,)
-        shift = DAY_BLOCK_SHIFT
-        day = "ON CONFLICT (facet, block, value) DO UPDATE SET n = n + excluded.n"
-        span = "ON CONFLICT (facet, span_class, start_key, end_key, value) DO UPDATE SET n = n + excluded.n"
-        conn = self.conn
-        conn.execute(f"""INSERT INTO day_facet_counts (facet, block, value, n)
-                         SELECT kind, start_key >> {shift}, value, count(*) FROM event_terms
-                         WHERE span_class = 0 AND event >= ? GROUP BY 1, 2, 3 {day}""", new)
-        conn.execute(f"""INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
-                         SELECT kind, span_class, start_key, end_key, value, count(*) FROM event_terms
-                         WHERE span_class > 0 AND event >= ? GROUP BY 1, 2, 3, 4, 5 {span}""", new)
-        for column in ("country", "precision"):
-            conn.execute(f"""INSERT INTO day_facet_counts (facet, block, value, n)
-                             SELECT '{column}', start_key >> {shift}, {column}, count(*) FROM events
-                             WHERE span_class = 0 AND {column} IS NOT NULL AND pk >= ? GROUP BY 2, 3 {day}""", new)
-            conn.execute(f"""INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
-                             SELECT '{column}', span_class, start_key, end_key, {column}, count(*) FROM events
-                             WHERE span_class > 0 AND {column} IS NOT NULL AND pk >= ? GROUP BY 2, 3, 4, 5
-                             {span}""", new)
+        """Add the events this writer created to the facet counts, grouped in SQL
+        (store.add_facet_counts, as the migrations do). Rows created here have pks from
+        ``first_pk`` up; rows it replaced were counted by upsert_event itself."""
+        if self.next_pk >= self.first_pk:
+            add_facet_counts(self.conn.execute, self.first_pk)
 
     # ----------------------------------------------------------------- large imports
 

@@ -241,6 +241,34 @@ DAY_BLOCK_SHIFT = 4  # blocks of 16 days
 DAY_BLOCK = 1 << DAY_BLOCK_SHIFT
 
 
+def add_facet_counts(execute, first_pk: int, tables: tuple[str, ...] = ("day", "span")) -> None:
+    """Add every event with ``pk >= first_pk`` to the facet counts, grouped in SQL: the
+    same totals as Store._count_facets once per event. ``tables``: ``day``
+    (day_facet_counts, one-day events) and/or ``span`` (span_facet_counts, the rest).
+    Used by the migrations that made the tables and by the bulk import (service.bulk)."""
+    day = "ON CONFLICT (facet, block, value) DO UPDATE SET n = n + excluded.n"
+    span = "ON CONFLICT (facet, span_class, start_key, end_key, value) DO UPDATE SET n = n + excluded.n"
+    shift = DAY_BLOCK_SHIFT
+    if "day" in tables:
+        execute(f"""INSERT INTO day_facet_counts (facet, block, value, n)
+                    SELECT kind, start_key >> {shift}, value, count(*) FROM event_terms
+                    WHERE span_class = 0 AND event >= ? GROUP BY 1, 2, 3 {day}""", (first_pk,))
+        for column in ("country", "precision"):
+            execute(f"""INSERT INTO day_facet_counts (facet, block, value, n)
+                        SELECT '{column}', start_key >> {shift}, {column}, count(*) FROM events
+                        WHERE span_class = 0 AND {column} IS NOT NULL AND pk >= ? GROUP BY 2, 3 {day}""",
+                    (first_pk,))
+    if "span" in tables:
+        execute(f"""INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
+                    SELECT kind, span_class, start_key, end_key, value, count(*) FROM event_terms
+                    WHERE span_class > 0 AND event >= ? GROUP BY 1, 2, 3, 4, 5 {span}""", (first_pk,))
+        for column in ("country", "precision"):
+            execute(f"""INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
+                        SELECT '{column}', span_class, start_key, end_key, {column}, count(*) FROM events
+                        WHERE span_class > 0 AND {column} IS NOT NULL AND pk >= ? GROUP BY 2, 3, 4, 5 {span}""",
+                    (first_pk,))
+
+
 def _migration_6(db: sqlite_utils.Database) -> None:
     db.execute(
         """CREATE TABLE day_facet_counts (
@@ -251,17 +279,7 @@ def _migration_6(db: sqlite_utils.Database) -> None:
             PRIMARY KEY (facet, block, value)
         ) WITHOUT ROWID"""
     )
-    db.execute(
-        f"""INSERT INTO day_facet_counts (facet, block, value, n)
-            SELECT kind, start_key >> {DAY_BLOCK_SHIFT}, value, count(*) FROM event_terms
-            WHERE span_class = 0 GROUP BY 1, 2, 3"""
-    )
-    for column in ("country", "precision"):
-        db.execute(
-            f"""INSERT INTO day_facet_counts (facet, block, value, n)
-                SELECT '{column}', start_key >> {DAY_BLOCK_SHIFT}, {column}, count(*) FROM events
-                WHERE span_class = 0 AND {column} IS NOT NULL GROUP BY 2, 3"""
-        )
+    add_facet_counts(db.execute, 0, ("day",))
     # Store.upsert_event and Store.delete_event keep the counts exact from then on, in
     # the writing transaction (statements of their own: SQLite triggers here cost ~40 µs
     # a write, because a triggered INSERT interleaved with FTS5 writes is slow).
@@ -284,17 +302,7 @@ def _migration_7(db: sqlite_utils.Database) -> None:
             PRIMARY KEY (facet, span_class, start_key, end_key, value)
         ) WITHOUT ROWID"""
     )
-    db.execute(
-        """INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
-           SELECT kind, span_class, start_key, end_key, value, count(*) FROM event_terms
-           WHERE span_class > 0 GROUP BY 1, 2, 3, 4, 5"""
-    )
-    for column in ("country", "precision"):
-        db.execute(
-            f"""INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
-                SELECT '{column}', span_class, start_key, end_key, {column}, count(*) FROM events
-                WHERE span_class > 0 AND {column} IS NOT NULL GROUP BY 2, 3, 4, 5"""
-        )
+    add_facet_counts(db.execute, 0, ("span",))
 
 
 MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7]

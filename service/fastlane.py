@@ -25,6 +25,7 @@ import re
 from werkzeug.wrappers import Request
 
 from . import store as store_module
+from .api.events import base_url, cursor_secret, event_etag, json_page
 from .errors import ApiError
 from .http import MAX_REQUEST_LINE
 from .schemas import SLUG_PATTERN, EventListQuerySchema
@@ -92,8 +93,6 @@ class FastLane:
         return None
 
     def _one(self, event_id: str):
-        from .api.events import event_etag
-
         found = store_module.connect(self.database).get_event(event_id)
         if found is None:
             return None  # the 404 problem is Flask's
@@ -103,8 +102,6 @@ class FastLane:
                 ("ETag", f'"{event_etag(event_id, version)}"')], body
 
     def _page(self, environ):
-        from .api.events import base_url, cursor_secret, json_page
-
         request = Request(environ)
         args = _SCHEMA.fast_load(request.args)
         if args is None:

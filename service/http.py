@@ -11,6 +11,7 @@ import orjson
 from flask import Flask, g, request
 
 from .errors import ApiError
+from .security import API_CSP, PAGE_CSP, WIDGET_CSP, WIDGET_PATHS
 
 access_log = logging.getLogger("service.access")
 MAX_REQUEST_LINE = 16 * 1024
@@ -37,8 +38,6 @@ class Edge:
         self.app = app
 
     def __call__(self, environ, start_response):
-        from .security import API_CSP, PAGE_CSP, WIDGET_CSP, WIDGET_PATHS
-
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex

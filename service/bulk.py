@@ -119,6 +119,7 @@ class BulkWriter:
             events,
         )
         conn.executemany("INSERT INTO event_docs (pk, doc) VALUES (?, ?)", docs)
+        terms.sort()  # in key order: each insert lands beside the last one of its term
         conn.executemany(
             "INSERT OR IGNORE INTO event_terms (kind, value, event, span_class, start_key, end_key) "
             "VALUES (?, ?, ?, ?, ?, ?)",

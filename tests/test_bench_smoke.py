@@ -43,3 +43,13 @@ def test_bench_harness_smoke(tmp_path):
     assert not re.search(r"errors [1-9]", proc.stdout), log[-4000:]  # every request answered
     text = out.read_text()
     assert "| window overlap |" in text and "Machine:" in text and "datasette" in text
+
+    # The WSGI cost tool runs on the same file, through the fast lane and without it.
+    for extra in ([], ["--no-fast-lane"]):
+        cost = subprocess.run([sys.executable, "-m", "bench.wsgi_cost", "--db", str(tmp_path / "bench.db"),
+                               "--scenario", "window overlap", "--scenario", "event by id", *extra],
+                              cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert cost.returncode == 0, (cost.stdout + cost.stderr)[-4000:]
+        lines = cost.stdout.splitlines()
+        assert [line.split(":")[0] for line in lines] == ["window overlap", "event by id"], cost.stdout
+        assert all(re.search(r": \d+\.\d{3} ms a request", line) for line in lines), cost.stdout

@@ -276,6 +276,11 @@ class _BBoxField(fields.String):
 
 
 FORMATS = ("json", "ndjson", "csv", "geojson", "ics", "timelinejs", "vis")
+MATCHES = ("overlap", "within")
+SORTS = ("date", "-date", "relevance")
+MAX_PAGE = 500
+MAX_CURSOR = 1000
+COUNT_TRUE, COUNT_FALSE = frozenset(("true", "1")), frozenset(("false", "0"))
 
 
 class EventQuerySchema(Schema):
@@ -286,7 +291,7 @@ class EventQuerySchema(Schema):
 
     from_ = _PointField(data_key="from", metadata={"description": "EDTF single date; its earliest day starts the window.", "example": "2021-07", "pattern": EDTF_POINT_PATTERN})
     to = _PointField(metadata={"description": "EDTF single date; its latest day ends the window; not before `from`.", "example": "2021-07", "pattern": EDTF_POINT_PATTERN})
-    match = fields.String(load_default="overlap", validate=validate.OneOf(("overlap", "within")))
+    match = fields.String(load_default="overlap", validate=validate.OneOf(MATCHES))
     q = fields.String(validate=validate.Length(max=5000), metadata={"description": "Words to search for (never query syntax)."})
     tag = fields.List(fields.String(validate=validate.Length(max=100)), validate=validate.Length(max=50))
     actor = fields.List(fields.String(validate=validate.Length(max=100)), validate=validate.Length(max=50))
@@ -303,10 +308,10 @@ class EventQuerySchema(Schema):
 
 
 class EventListQuerySchema(EventQuerySchema):
-    sort = fields.String(load_default="date", validate=validate.OneOf(("date", "-date", "relevance")))
-    limit = fields.Integer(strict=False, load_default=50, validate=validate.Range(1, 500))
-    cursor = fields.String(validate=validate.Length(max=1000), metadata={"description": "The opaque `next` value of the previous page."})
-    count = fields.Boolean(load_default=False, truthy={"true", "1"}, falsy={"false", "0"})
+    sort = fields.String(load_default="date", validate=validate.OneOf(SORTS))
+    limit = fields.Integer(strict=False, load_default=50, validate=validate.Range(1, MAX_PAGE))
+    cursor = fields.String(validate=validate.Length(max=MAX_CURSOR), metadata={"description": "The opaque `next` value of the previous page."})
+    count = fields.Boolean(load_default=False, truthy=set(COUNT_TRUE), falsy=set(COUNT_FALSE))
     format = fields.String(validate=validate.OneOf(FORMATS))
     group = fields.String(validate=validate.OneOf(("tag", "actor", "country", "timeline")),
                           metadata={"description": "Grouping field for the timelinejs and vis formats."})
@@ -321,16 +326,20 @@ class EventListQuerySchema(EventQuerySchema):
     # ignore) sends the request through the full load.
     _FAST_KEYS = frozenset(("from", "to", "match", "sort", "limit", "cursor", "count"))
     _LIMIT = re.compile(r"[1-9][0-9]{0,2}")
-    _COUNT = {"true": True, "1": True, "false": False, "0": False}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._defaults = {name: self.fields[name].load_default for name in ("match", "sort", "limit", "count")}
 
     def fast_load(self, args) -> dict | None:
         """The result of ``load`` for the common query (a date window, a page size, a
         cursor), computed without marshmallow's machinery; None when the query has
         anything else or any value this path does not accept at a glance, and then the
-        caller loads it the full way, which also words every error. Equality with
-        ``load`` on every query it answers is a property test (tests/test_schemas.py).
+        caller loads it the full way, which also words every error. The limits are the
+        fields' own (MATCHES, SORTS, MAX_PAGE, MAX_CURSOR, COUNT_TRUE/FALSE); equality with
+        ``load`` on every query it answers is a property test (tests/test_query_fast_path.py).
         ``args`` is a MultiDict (``request.args``)."""
-        out: dict = {"match": "overlap", "sort": "date", "limit": 50, "count": False}
+        out = dict(self._defaults)
         for key, values in args.lists():
             if key not in self._FAST_KEYS or len(values) != 1:
                 return None
@@ -341,23 +350,26 @@ class EventListQuerySchema(EventQuerySchema):
                 except dates.EDTFError:
                     return None
             elif key == "match":
-                if value != "overlap" and value != "within":
+                if value not in MATCHES:
                     return None
                 out["match"] = value
             elif key == "sort":
-                if value != "date" and value != "-date":
+                if value not in SORTS or value == "relevance":  # relevance needs q: the full load
                     return None
                 out["sort"] = value
             elif key == "limit":
-                if not self._LIMIT.fullmatch(value) or int(value) > 500:
+                if not self._LIMIT.fullmatch(value) or int(value) > MAX_PAGE:
                     return None
                 out["limit"] = int(value)
             elif key == "count":
-                if value not in self._COUNT:
+                if value in COUNT_TRUE:
+                    out["count"] = True
+                elif value in COUNT_FALSE:
+                    out["count"] = False
+                else:
                     return None
-                out["count"] = self._COUNT[value]
             else:  # cursor
-                if len(value) > 1000:
+                if len(value) > MAX_CURSOR:
                     return None
                 out["cursor"] = value
         if "from_" in out and "to" in out and out["from_"][0] > out["to"][1]:

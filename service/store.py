@@ -440,8 +440,7 @@ class Store:
         """
         now = now or utc_now()
         existing = self.conn.execute(
-            "SELECT pk, version, created_at, updated_at, content_hash, span_class FROM events WHERE id = ?",
-            (row["id"],),
+            "SELECT pk, version, created_at, updated_at, content_hash FROM events WHERE id = ?", (row["id"],)
         ).fetchone()
         if existing is not None and create_only:
             raise Conflict(row["id"])
@@ -502,7 +501,7 @@ class Store:
 
     def delete_event(self, event_id: str, *, if_version: int | None = None, now: str | None = None) -> None:
         """Delete inside the caller's transaction; NotFound / PreconditionFailed as for upsert."""
-        existing = self.conn.execute("SELECT pk, version, span_class FROM events WHERE id = ?", (event_id,)).fetchone()
+        existing = self.conn.execute("SELECT pk, version FROM events WHERE id = ?", (event_id,)).fetchone()
         if existing is None:
             raise NotFound(event_id)
         if if_version is not None and existing[1] != if_version:
@@ -521,7 +520,7 @@ class Store:
         span_facet_counts for a longer one. Counts that reach 0 are removed."""
         shift = DAY_BLOCK_SHIFT
         values = self.conn.execute(
-            f"""SELECT t.kind, e.span_class, e.start_key, e.end_key, t.value FROM events e
+            """SELECT t.kind, e.span_class, e.start_key, e.end_key, t.value FROM events e
                   JOIN event_terms t ON t.event = e.pk WHERE e.pk = ?1
                 UNION ALL SELECT 'precision', span_class, start_key, end_key, precision FROM events WHERE pk = ?1
                 UNION ALL SELECT 'country', span_class, start_key, end_key, country FROM events

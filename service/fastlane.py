@@ -27,7 +27,7 @@ from werkzeug.wrappers import Request
 from . import store as store_module
 from .api.events import base_url, cursor_secret, event_etag, json_page
 from .errors import ApiError
-from .http import MAX_REQUEST_LINE
+from .http import request_line_too_long
 from .schemas import SLUG_PATTERN, EventListQuerySchema
 
 log = logging.getLogger("service")
@@ -77,10 +77,7 @@ class FastLane:
             return False  # service.security compresses
         if environ.get("HTTP_ACCEPT", "").strip() not in _JSON_ACCEPTS:
             return False  # content negotiation (format by Accept)
-        target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-        if target is None:
-            target = environ.get("PATH_INFO", "") + "?" + environ.get("QUERY_STRING", "")
-        return len("GET") + len(target) + 10 <= MAX_REQUEST_LINE  # as service.http checks it
+        return not request_line_too_long(environ)  # Flask answers 414
 
     def _answer(self, environ):
         path = environ.get("PATH_INFO", "")

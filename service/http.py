@@ -15,6 +15,15 @@ from .security import API_CSP, PAGE_CSP, WIDGET_CSP, WIDGET_PATHS
 
 access_log = logging.getLogger("service.access")
 MAX_REQUEST_LINE = 16 * 1024
+
+
+def request_line_too_long(environ) -> bool:
+    """Whether "METHOD target HTTP/1.1", the request line the contract serves up to 16 KiB,
+    is longer than that (the target as the server received it, when it says)."""
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if target is None:
+        target = environ.get("PATH_INFO", "") + "?" + environ.get("QUERY_STRING", "")
+    return len(environ.get("REQUEST_METHOD", "GET")) + len(target) + 10 > MAX_REQUEST_LINE
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -85,9 +94,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def start_request():
         g.request_id = request.environ.get("timeline.request_id") or uuid.uuid4().hex
-        target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
-        # "METHOD target HTTP/1.1": the request line the contract serves up to 16 KiB.
-        if len(request.method) + len(target) + 10 > MAX_REQUEST_LINE:
+        if request_line_too_long(request.environ):
             raise ApiError("uri-too-long", f"The request line is over {MAX_REQUEST_LINE} bytes.")
 
     @app.after_request

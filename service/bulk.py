@@ -6,7 +6,8 @@ transaction (all or nothing is the caller's ``BEGIN IMMEDIATE`` ... ``COMMIT``):
 - New events (the bulk of an import) are written with one ``executemany`` per table per
   chunk: ``events`` (with explicit primary keys, the ones SQLite itself would pick:
   max + 1 in input order), ``event_docs``, ``event_terms``, ``events_fts`` and the
-  ``changes`` feed (one row per written event, in input order); the new events' facet
+  ``changes`` feed (one row per written event, in input order, its document read from
+  ``event_docs`` while it is the event's latest: store._migration_8); the new events' facet
   counts (``day_facet_counts``, ``span_facet_counts``) are added at the end, grouped in
   SQL. An id that already exists goes through ``Store.upsert_event`` itself (updated or
   unchanged, version + 1, created_at kept), in its place in the order, so the feed keeps
@@ -38,7 +39,7 @@ from .store import Store, add_facet_counts
 
 # The store schema whose writes this module mirrors (Store.upsert_event, _count_facets).
 # With any other, ingest writes row by row through upsert_event instead.
-MIRRORS_SCHEMA = 7
+MIRRORS_SCHEMA = 8
 DROP_INDEXES_AFTER = 20_000
 FTS_HASH_BYTES = 32 << 20
 SORT_THREADS = 2
@@ -100,22 +101,25 @@ class BulkWriter:
             return
         now = self.now
         pk = self.next_pk
+        conn = self.conn
+        seq = self.store.data_version()  # the feed's last seq (upsert_event may have taken some)
         events, docs, terms, fts, changes = [], [], [], [], []
         for p in run:
             pk += 1
-            cls, start, end, doc = p[P_CLASS], p[P_START], p[P_END], p[P_DOC]
-            events.append((pk, p[0], start, end, cls, p[4], p[5], p[6], p[7], p[8], p[9], p[10], now, now, p[P_HASH]))
-            docs.append((pk, doc))
+            seq += 1
+            cls, start, end = p[P_CLASS], p[P_START], p[P_END]
+            events.append((pk, p[0], start, end, cls, p[4], p[5], p[6], p[7], p[8], p[9], p[10], now, now,
+                           p[P_HASH], seq))
+            docs.append((pk, p[P_DOC]))
             for kind, value in p[P_TERMS]:
                 terms.append((kind, value, pk, cls, start, end))
             fts.append((pk, *p[P_FTS]))
-            changes.append((p[P_ID], now, doc))
+            changes.append((seq, p[P_ID], now))  # the document: in event_docs while current
         self.next_pk = pk
-        conn = self.conn
         conn.executemany(
             """INSERT INTO events (pk, id, start_key, end_key, span_class, start_year, start_month, precision,
-               importance, country, lat, lon, version, created_at, updated_at, content_hash)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?)""",
+               importance, country, lat, lon, version, created_at, updated_at, content_hash, seq)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?)""",
             events,
         )
         conn.executemany("INSERT INTO event_docs (pk, doc) VALUES (?, ?)", docs)
@@ -128,7 +132,7 @@ class BulkWriter:
         conn.executemany(
             "INSERT INTO events_fts (rowid, title, summary, actors, place, quotes) VALUES (?,?,?,?,?,?)", fts
         )
-        conn.executemany("INSERT INTO changes (op, id, at, doc) VALUES ('upsert', ?, ?, ?)", changes)
+        conn.executemany("INSERT INTO changes (seq, op, id, at) VALUES (?, 'upsert', ?, ?)", changes)
         self.counts.created += len(run)
 
     def _count_new_events(self) -> None:

@@ -42,7 +42,7 @@ UNBOUNDED = len(SPAN_LIMITS) - 1
 # below it, from the (few) matches, sorted. See list_events.
 FTS_PROBE_MIN = 20_000
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 def span_class(start_key: int, end_key: int) -> int:
@@ -305,7 +305,49 @@ def _migration_7(db: sqlite_utils.Database) -> None:
     add_facet_counts(db.execute, 0, ("span",))
 
 
-MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7]
+# The text that full-text search indexes, read from the stored documents (migration 8).
+# Token for token the same as ingest's FTS columns (tested): the index is built from those
+# values, and FTS5 reads this view to remove an event's old tokens when it is replaced or
+# deleted, so the event_docs row must still hold the old document at that moment.
+_FTS_TEXT_VIEW = """CREATE VIEW events_fts_text (pk, title, summary, actors, place, quotes) AS
+    SELECT pk, json_extract(doc, '$.title'), coalesce(json_extract(doc, '$.summary'), ''),
+        coalesce((SELECT group_concat(value, ' ') FROM json_each(doc, '$.actors')), ''),
+        coalesce(json_extract(doc, '$.location.name'), ''),
+        coalesce((SELECT group_concat(json_extract(value, '$.quote'), ' ') FROM json_each(doc, '$.sources')), '')
+    FROM event_docs"""
+
+
+def _migration_8(db: sqlite_utils.Database) -> None:
+    # Each document is stored once (the bulk of an archive's bytes; a third of what an
+    # import writes):
+    # - The change feed's latest change of a live event keeps no copy of the document
+    #   (doc NULL); the feed reads it from event_docs, and events.seq points at that
+    #   change. When the event is replaced or deleted, its old document moves into that
+    #   change row, so every older change keeps the document it wrote. Changes written
+    #   before this migration keep their own copies (events.seq is NULL for them).
+    # - The full-text index keeps no copy of the text (FTS5 external content): it reads
+    #   the text from the documents, through the view events_fts_text.
+    db.execute("ALTER TABLE events ADD COLUMN seq INTEGER")
+    db.execute(_FTS_TEXT_VIEW)
+    db.execute("DROP TABLE events_fts")
+    db.execute(
+        """CREATE VIRTUAL TABLE events_fts USING fts5(
+            title, summary, actors, place, quotes,
+            tokenize = 'unicode61 remove_diacritics 2',
+            content = 'events_fts_text', content_rowid = 'pk'
+        )"""
+    )
+    # Index every event from its document, buffering up to 32 MB of terms (not 1 MB)
+    # between segments; the default is put back afterwards. (FTS5's own 'rebuild' cannot
+    # read this view: SQLite 3.40 answers "SQL logic error", because of json_each.)
+    db.execute("INSERT INTO events_fts (events_fts, rank) VALUES ('hashsize', 33554432)")
+    db.execute("INSERT INTO events_fts (rowid, title, summary, actors, place, quotes) "
+               "SELECT pk, title, summary, actors, place, quotes FROM events_fts_text")
+    db.execute("INSERT INTO events_fts (events_fts, rank) VALUES ('hashsize', 1048576)")
+    db.execute("DELETE FROM events_fts_config WHERE k = 'hashsize'")  # the default, as before
+
+
+MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7, _migration_8]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -440,7 +482,7 @@ class Store:
         """
         now = now or utc_now()
         existing = self.conn.execute(
-            "SELECT pk, version, created_at, updated_at, content_hash FROM events WHERE id = ?", (row["id"],)
+            "SELECT pk, version, created_at, updated_at, content_hash, seq FROM events WHERE id = ?", (row["id"],)
         ).fetchone()
         if existing is not None and create_only:
             raise Conflict(row["id"])
@@ -458,32 +500,36 @@ class Store:
         doc_dict["updated_at"] = now
         doc_dict["version"] = version
         doc = orjson.dumps(doc_dict).decode()
+        if existing is not None:
+            pk = existing[0]
+            self._count_facets(pk, -1)
+            self.conn.execute("DELETE FROM event_terms WHERE event = ?", (pk,))
+            # Both read the old document: first (see _FTS_TEXT_VIEW and _migration_8).
+            self.conn.execute("DELETE FROM events_fts WHERE rowid = ?", (pk,))
+            self._keep_old_doc(pk, existing[5])
+        seq = self._record_change("upsert", row["id"], now)
         values = (
             row["id"], row["start_key"], row["end_key"], span_class(row["start_key"], row["end_key"]),
             row["start_year"], row["start_month"], row["precision"], row["importance"], row["country"],
-            row["lat"], row["lon"], version, created_at, now, row["content_hash"],
+            row["lat"], row["lon"], version, created_at, now, row["content_hash"], seq,
         )
         if existing is None:
             cur = self.conn.execute(
                 """INSERT INTO events (id, start_key, end_key, span_class, start_year, start_month, precision,
-                   importance, country, lat, lon, version, created_at, updated_at, content_hash)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                   importance, country, lat, lon, version, created_at, updated_at, content_hash, seq)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                 values,
             )
             pk = cur.lastrowid
             self.conn.execute("INSERT INTO event_docs (pk, doc) VALUES (?, ?)", (pk, doc))
         else:
-            pk = existing[0]
-            self._count_facets(pk, -1)
             self.conn.execute(
                 """UPDATE events SET id=?, start_key=?, end_key=?, span_class=?, start_year=?, start_month=?,
                    precision=?, importance=?, country=?, lat=?, lon=?, version=?, created_at=?, updated_at=?,
-                   content_hash=? WHERE pk = ?""",
+                   content_hash=?, seq=? WHERE pk = ?""",
                 values + (pk,),
             )
             self.conn.execute("UPDATE event_docs SET doc = ? WHERE pk = ?", (doc, pk))
-            self.conn.execute("DELETE FROM event_terms WHERE event = ?", (pk,))
-            self.conn.execute("DELETE FROM events_fts WHERE rowid = ?", (pk,))
         cls = values[3]
         self.conn.executemany(
             "INSERT OR IGNORE INTO event_terms (kind, value, event, span_class, start_key, end_key) "
@@ -496,12 +542,11 @@ class Store:
             (pk, fts["title"], fts["summary"], fts["actors"], fts["place"], fts["quotes"]),
         )
         self._count_facets(pk, +1)
-        self._record_change("upsert", row["id"], now, doc)
         return ("created" if existing is None else "updated"), doc
 
     def delete_event(self, event_id: str, *, if_version: int | None = None, now: str | None = None) -> None:
         """Delete inside the caller's transaction; NotFound / PreconditionFailed as for upsert."""
-        existing = self.conn.execute("SELECT pk, version FROM events WHERE id = ?", (event_id,)).fetchone()
+        existing = self.conn.execute("SELECT pk, version, seq FROM events WHERE id = ?", (event_id,)).fetchone()
         if existing is None:
             raise NotFound(event_id)
         if if_version is not None and existing[1] != if_version:
@@ -509,10 +554,11 @@ class Store:
         pk = existing[0]
         self._count_facets(pk, -1)
         self.conn.execute("DELETE FROM event_terms WHERE event = ?", (pk,))
-        self.conn.execute("DELETE FROM events_fts WHERE rowid = ?", (pk,))
+        self.conn.execute("DELETE FROM events_fts WHERE rowid = ?", (pk,))  # reads the document: first
+        self._keep_old_doc(pk, existing[2])
         self.conn.execute("DELETE FROM events WHERE pk = ?", (pk,))
         self.conn.execute("DELETE FROM event_docs WHERE pk = ?", (pk,))
-        self._record_change("delete", event_id, now or utc_now(), None)
+        self._record_change("delete", event_id, now or utc_now())
 
     def _count_facets(self, pk: int, delta: int) -> None:
         """Add ``delta`` (+1 or -1) to the facet counts of event ``pk`` as it is now stored
@@ -543,8 +589,17 @@ class Store:
         if delta < 0:
             self.conn.executemany(prune, keys)
 
-    def _record_change(self, op: str, event_id: str, at: str, doc: str | None) -> None:
-        self.conn.execute("INSERT INTO changes (op, id, at, doc) VALUES (?, ?, ?, ?)", (op, event_id, at, doc))
+    def _record_change(self, op: str, event_id: str, at: str) -> int:
+        """Append a change to the feed; its seq. Its document is the event's current one,
+        read from event_docs while the change is the event's latest (see _migration_8)."""
+        return self.conn.execute("INSERT INTO changes (op, id, at) VALUES (?, ?, ?)", (op, event_id, at)).lastrowid
+
+    def _keep_old_doc(self, pk: int, seq: int | None) -> None:
+        """Before event ``pk``'s document is replaced or deleted: copy it into its latest
+        change ``seq``, which from now on is history (None: that change has its own copy)."""
+        if seq is not None:
+            self.conn.execute("UPDATE changes SET doc = (SELECT doc FROM event_docs WHERE pk = ?) WHERE seq = ?",
+                              (pk, seq))
 
     # ----------------------------------------------------------------- reading lists
 
@@ -989,8 +1044,12 @@ class Store:
     # ----------------------------------------------------------------- change feed
 
     def changes(self, since: int, limit: int) -> list[tuple[int, str, str, str, str | None]]:
+        """Changes after ``since``: (seq, op, id, at, doc), doc None for a delete. The latest
+        change of a live event reads its document from event_docs (see _migration_8)."""
         return self.conn.execute(
-            "SELECT seq, op, id, at, doc FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (since, limit)
+            """SELECT c.seq, c.op, c.id, c.at, coalesce(c.doc, CASE WHEN c.op = 'upsert' THEN
+                   (SELECT d.doc FROM events e JOIN event_docs d ON d.pk = e.pk WHERE e.id = c.id) END)
+               FROM changes c WHERE c.seq > ? ORDER BY c.seq LIMIT ?""", (since, limit)
         ).fetchall()
 
     # ----------------------------------------------------------------- tokens

@@ -151,11 +151,10 @@ def test_feed_order_is_input_order_across_creates_and_updates(tmp_path):
     a, b = two_copies(tmp_path)
     items = [event(500), event(3, title="changed"), event(501), event(4, title="changed too"), event(502)]
     import_into(b, items, bulk=True, bulk_options={"chunk": 100, "drop_indexes_after": 1})
-    conn = sqlite3.connect(b)
-    feed = conn.execute("SELECT id, json_extract(doc, '$.version') FROM changes ORDER BY seq DESC LIMIT 5").fetchall()
-    assert feed[::-1] == [("bulk-00500", 1), ("bulk-00003", 2), ("bulk-00501", 1), ("bulk-00004", 2),
-                          ("bulk-00502", 1)]
-    conn.close()
+    st = store_module.Store(str(b))
+    feed = [(c[2], json.loads(c[4])["version"]) for c in st.changes(st.data_version() - 5, 5)]
+    st.close()
+    assert feed == [("bulk-00500", 1), ("bulk-00003", 2), ("bulk-00501", 1), ("bulk-00004", 2), ("bulk-00502", 1)]
 
 
 def test_bulk_dry_run_and_errors_write_nothing(tmp_path):

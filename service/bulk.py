@@ -9,9 +9,9 @@ transaction (all or nothing is the caller's ``BEGIN IMMEDIATE`` ... ``COMMIT``):
   ``changes`` feed (one row per written event, in input order, its document read from
   ``event_docs`` while it is the event's latest: store._migration_8); the new events' facet
   counts (``day_facet_counts``, ``span_facet_counts``) are added at the end, grouped in
-  SQL. An id that already exists goes through ``Store.upsert_event`` itself (updated or
-  unchanged, version + 1, created_at kept), in its place in the order, so the feed keeps
-  input order.
+  SQL (into an empty database: streamed from the rebuilt chronological indexes). An id
+  that already exists goes through ``Store.upsert_event`` itself (updated or unchanged,
+  version + 1, created_at kept), in its place in the order, so the feed keeps input order.
 - When the import has written as many rows as half the table held before it (and at
   least ``drop_indexes_after``), the secondary indexes of ``events`` and ``event_terms``
   are dropped and built again at the end (sorting once instead of a random B-tree
@@ -35,7 +35,7 @@ from __future__ import annotations
 from typing import Any
 
 from .ingest import P_CLASS, P_DOC, P_END, P_FTS, P_HASH, P_ID, P_START, P_TERMS, Counts, unpack
-from .store import Store, add_facet_counts
+from .store import Store, add_facet_counts, fill_facet_counts
 
 # The store schema whose writes this module mirrors (Store.upsert_event, _count_facets).
 # With any other, ingest writes row by row through upsert_event instead.
@@ -136,11 +136,16 @@ class BulkWriter:
         self.counts.created += len(run)
 
     def _count_new_events(self) -> None:
-        """Add the events this writer created to the facet counts, grouped in SQL
-        (store.add_facet_counts, as the migrations do). Rows created here have pks from
-        ``first_pk`` up; rows it replaced were counted by upsert_event itself."""
-        if self.next_pk >= self.first_pk:
+        """Add the events this writer created to the facet counts: grouped in SQL
+        (store.add_facet_counts, as the migrations do), or, into an empty database,
+        streamed from the chronological indexes (store.fill_facet_counts). Rows created
+        here have pks from ``first_pk`` up; rows it replaced were counted by upsert_event."""
+        if self.next_pk < self.first_pk:
+            return
+        if self.check_existing:
             add_facet_counts(self.conn.execute, self.first_pk)
+        else:  # events and counts were empty: every event is counted, streaming in index order
+            fill_facet_counts(self.conn.execute, self.conn.executemany)
 
     # ----------------------------------------------------------------- large imports
 
@@ -177,9 +182,9 @@ class BulkWriter:
         threads = conn.execute("PRAGMA threads").fetchone()[0]
         conn.execute(f"PRAGMA threads = {max(int(threads), SORT_THREADS)}")
         try:
-            self._count_new_events()
             for _name, sql in self.dropped or ():
                 conn.execute(sql)
+            self._count_new_events()  # after: fill_facet_counts reads the chronological indexes
         finally:
             conn.execute(f"PRAGMA threads = {int(threads)}")
         if self.dropped:

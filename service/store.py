@@ -269,6 +269,46 @@ def add_facet_counts(execute, first_pk: int, tables: tuple[str, ...] = ("day", "
                     (first_pk,))
 
 
+def fill_facet_counts(execute, executemany) -> None:
+    """Count every event into the facet counts, when events and counts start empty (the
+    bulk import into an empty database): the same rows as ``add_facet_counts(execute, 0)``,
+    but each source is read in the order of its chronological index (event_terms_chrono,
+    events_chrono) and grouped as it streams, so nothing is sorted, memory stays flat, and
+    the counts go in in key order (1M events: 7 s in SQL's GROUP BY -> 3 s)."""
+    shift = DAY_BLOCK_SHIFT
+    terms = ("actor", "tag", "timeline")
+    # Facets in key order ('actor' < 'country' < 'precision' < 'tag' < 'timeline'), so every
+    # row lands after the last one.
+    day = {kind: ("SELECT start_key >> ?, value FROM event_terms WHERE kind = ? AND span_class = 0 "
+                  "ORDER BY start_key", (shift, kind)) for kind in terms}
+    span = {kind: ("SELECT span_class, start_key, end_key, value FROM event_terms WHERE kind = ? "
+                   "AND span_class > 0 ORDER BY span_class, start_key, end_key", (kind,)) for kind in terms}
+    for column in ("country", "precision"):
+        day[column] = (f"SELECT start_key >> ?, {column} FROM events WHERE span_class = 0 "
+                       f"AND {column} IS NOT NULL ORDER BY start_key", (shift,))
+        span[column] = (f"SELECT span_class, start_key, end_key, {column} FROM events WHERE span_class > 0 "
+                        f"AND {column} IS NOT NULL ORDER BY span_class, start_key, end_key", ())
+    for table, sources, width in (("day_facet_counts (facet, block, value, n)", day, 1),
+                                  ("span_facet_counts (facet, span_class, start_key, end_key, value, n)", span, 3)):
+        marks = ", ".join("?" * (width + 3))
+        for facet in sorted(sources):
+            executemany(f"INSERT INTO {table} VALUES ({marks})",
+                        _grouped_counts(facet, execute(*sources[facet]), width))
+
+
+def _grouped_counts(facet: str, rows: Iterable[tuple], width: int) -> Iterator[tuple]:
+    """(facet, *group, value, n) for rows (*group, value) that arrive grouped by the first
+    ``width`` columns: each group's values counted, in value order."""
+    from itertools import groupby
+    from operator import itemgetter
+
+    key = itemgetter(*range(width)) if width > 1 else itemgetter(0)
+    for group, members in groupby(rows, key):
+        head = group if width > 1 else (group,)
+        for value, n in sorted(Counter(m[width] for m in members).items()):
+            yield (facet, *head, value, n)
+
+
 def _migration_6(db: sqlite_utils.Database) -> None:
     db.execute(
         """CREATE TABLE day_facet_counts (

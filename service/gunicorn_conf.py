@@ -23,3 +23,24 @@ accesslog = None  # the app writes its own structured access log
 errorlog = "-"
 loglevel = os.environ.get("TIMELINE_LOG_LEVEL", "info").lower()
 wsgi_app = "service:create_app()"
+
+
+def on_starting(server):
+    """Bring the database's schema up to date in the master, before any worker is forked.
+
+    Every worker's create_app migrates too, which is a no-op once this has run; without it,
+    the workers of a large archive's first start on a new version would each wait for the
+    one migrating (about 50 s for schema 8 at 1M events), past their 30 s busy timeout.
+    """
+    import logging
+
+    from service import config, store
+
+    settings = config.from_env()
+    logging.basicConfig(level=settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    path = os.path.abspath(str(settings["DATABASE"]))
+    db = store.Store(path)
+    try:
+        db.migrate()
+    finally:
+        db.close()

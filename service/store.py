@@ -18,7 +18,9 @@ merged; open-ended and very long events form one unbounded class, which is small
 """
 from __future__ import annotations
 
+import logging
 import secrets
+import time
 from collections import Counter
 import sqlite3
 import threading
@@ -28,6 +30,8 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 import sqlite_utils
+
+_log = logging.getLogger(__name__)
 
 OPEN_START = -(1 << 62)
 OPEN_END = 1 << 62
@@ -112,6 +116,7 @@ class PreconditionFailed(StoreError):
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
+    """The events, terms, full-text, timelines, change feed and token tables."""
     db.execute(
         """CREATE TABLE events (
             pk INTEGER PRIMARY KEY,
@@ -183,6 +188,7 @@ def _migration_1(db: sqlite_utils.Database) -> None:
 
 
 def _migration_2(db: sqlite_utils.Database) -> None:
+    """A vocabulary of the full-text index, and an index on precision."""
     # How many documents hold a term: chooses the plan for `q` sorted by date (see list_events).
     db.execute("CREATE VIRTUAL TABLE events_fts_vocab USING fts5vocab(events_fts, 'row')")
     # Facets on precision over a whole archive without reading every row.
@@ -190,6 +196,7 @@ def _migration_2(db: sqlite_utils.Database) -> None:
 
 
 def _migration_3(db: sqlite_utils.Database) -> None:
+    """The documents move to their own table, event_docs."""
     # The served JSON documents move to their own table: the events table stays narrow
     # (about 100 bytes a row), so filters and aggregations that read rows stay in cache.
     db.execute("CREATE TABLE event_docs (pk INTEGER PRIMARY KEY, doc TEXT NOT NULL)")
@@ -198,6 +205,7 @@ def _migration_3(db: sqlite_utils.Database) -> None:
 
 
 def _migration_4(db: sqlite_utils.Database) -> None:
+    """The chronological index also covers importance, precision and country."""
     # The chronological index also carries the columns that filters and facets read most
     # (importance for the zoomed-out widget, precision, country), so a window scan that
     # filters or counts them never touches the table.
@@ -208,6 +216,7 @@ def _migration_4(db: sqlite_utils.Database) -> None:
 
 
 def _migration_5(db: sqlite_utils.Database) -> None:
+    """Term rows carry their event's span class and dates (event_terms_chrono)."""
     # Each term row also carries its event's span class and date keys, and a second index
     # orders them like events_chrono: the tag, actor and timeline facets of a date window
     # read the window's term entries in a few covering range scans instead of looking up
@@ -310,6 +319,7 @@ def _grouped_counts(facet: str, rows: Iterable[tuple], width: int) -> Iterator[t
 
 
 def _migration_6(db: sqlite_utils.Database) -> None:
+    """Facet counts of one-day events per 16-day block (day_facet_counts)."""
     db.execute(
         """CREATE TABLE day_facet_counts (
             facet TEXT NOT NULL,   -- tag, actor, timeline, country or precision
@@ -326,6 +336,7 @@ def _migration_6(db: sqlite_utils.Database) -> None:
 
 
 def _migration_7(db: sqlite_utils.Database) -> None:
+    """Facet counts of longer events per exact start and end (span_facet_counts)."""
     # Longer events (span class 1 and up) are counted per facet value and exact (start, end):
     # their dates follow their precision (whole months, years, decades...), so many events
     # share one row, and a window's facets read these rows with the same per-class range
@@ -358,6 +369,7 @@ _FTS_TEXT_VIEW = """CREATE VIEW events_fts_text (pk, title, summary, actors, pla
 
 
 def _migration_8(db: sqlite_utils.Database) -> None:
+    """Each document stored once: the feed's latest changes and the full-text index read event_docs."""
     # Each document is stored once (the bulk of an archive's bytes; a third of what an
     # import writes):
     # - The change feed's latest change of a live event keeps no copy of the document
@@ -385,6 +397,11 @@ def _migration_8(db: sqlite_utils.Database) -> None:
                "SELECT pk, title, summary, actors, place, quotes FROM events_fts_text")
     db.execute("INSERT INTO events_fts (events_fts, rank) VALUES ('hashsize', 1048576)")
     db.execute("DELETE FROM events_fts_config WHERE k = 'hashsize'")  # the default, as before
+
+
+def _summary(migration) -> str:
+    """The first line of a migration's docstring: what it changes, for the log."""
+    return (migration.__doc__ or migration.__name__).strip().splitlines()[0]
 
 
 MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7, _migration_8]
@@ -462,11 +479,18 @@ class Store:
         with self.write():
             self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             current = self.schema_version()
+            if 0 < current < SCHEMA_VERSION:
+                _log.info("migrating %s from schema %d to %d (%d events; a large archive takes a while)",
+                          self.path, current, SCHEMA_VERSION, self.event_count())
             for number in range(current + 1, SCHEMA_VERSION + 1):
+                started = time.perf_counter()
                 MIGRATIONS[number - 1](self.db)
                 self.conn.execute(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(number),)
                 )
+                if current:
+                    _log.info("schema %d: %s (%.1f s)", number, _summary(MIGRATIONS[number - 1]),
+                              time.perf_counter() - started)
             if self.conn.execute("SELECT 1 FROM meta WHERE key = 'secret'").fetchone() is None:
                 self.conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('secret', ?)", (secrets.token_hex(32),)

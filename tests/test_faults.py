@@ -31,8 +31,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(db: Path, port: int, log: Path) -> subprocess.Popen:
-    env = dict(os.environ, TIMELINE_DATABASE=str(db), TIMELINE_WRITE_RATE_PER_MINUTE="0", TIMELINE_LOG_LEVEL="WARNING")
+def _start(db: Path, port: int, log: Path, log_level: str = "WARNING") -> subprocess.Popen:
+    env = dict(os.environ, TIMELINE_DATABASE=str(db), TIMELINE_WRITE_RATE_PER_MINUTE="0", TIMELINE_LOG_LEVEL=log_level)
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(REPO / "service" / "gunicorn_conf.py"), "--workers", "2",
          "--timeout", "120", "--bind", f"127.0.0.1:{port}", "service:create_app()"],

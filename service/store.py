@@ -26,7 +26,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 import sqlite_utils
@@ -899,12 +899,22 @@ class Store:
             return union, params, "1", [], False
         return f"{union} CROSS JOIN events e ON e.pk = w.pk", params, where_sql, filter_params, True
 
-    def start_counts(self, f: dict[str, Any], grain: str) -> tuple[list[tuple], int, str]:
+    def start_counts(self, f: dict[str, Any], grain: str,
+                     bucket: Callable[[int], Any] | None = None) -> tuple[list[tuple], int, str]:
         """Counts of matches grouped by their start, ascending, the number with no start, and
         the grain of the rows: ``day`` (start_key), ``month`` (start_year, start_month) or
         ``year`` (start_year). Over everything it reads the covering index (start_year,
         start_month) at the asked grain; inside a window it groups the window's index
-        ranges by start_key and answers at grain ``day`` (the caller folds the days)."""
+        ranges by start_key and answers at grain ``day`` (the caller folds the days).
+
+        ``bucket`` (a day -> the caller's bucket key): inside a plain date window the counts
+        come from the facet counts (every event has one precision), as Store.facets does:
+        a whole 16-day block of one-day events that lies in one bucket is one row at its
+        first day; blocks across a bucket edge and the window's ragged edges are read from
+        the index, longer events from span_facet_counts grouped by start."""
+        if bucket is not None and (f.get("from_day") is not None or f.get("to_day") is not None) \
+                and not self._filters(f)[0]:
+            return self._window_start_counts(f, bucket)
         if f.get("from_day") is not None or f.get("to_day") is not None:
             src, sp, where, wp, _joined = self._matches_from(f, "w.pk, w.start_key")
             by_day = self.conn.execute(
@@ -924,6 +934,43 @@ class Store:
             f"SELECT count(*) FROM {src} WHERE {where} AND e.start_year IS NULL", sp + wp
         ).fetchone()[0]
         return rows, unbucketed, grain
+
+    def _window_start_counts(self, f: dict[str, Any], bucket: Callable[[int], Any]) -> tuple[list[tuple], int, str]:
+        """start_counts of a plain date window, from the facet counts (see start_counts)."""
+        blocks, day_parts, long_parts = self._window_count_parts(f)
+        by_day: Counter = Counter()
+        split: list[tuple[int, int]] = []  # day ranges of the whole blocks that cross a bucket edge
+        if blocks is not None:
+            for block, n in self.conn.execute(
+                    "SELECT block, n FROM day_facet_counts WHERE facet = 'precision' AND block BETWEEN ? AND ?",
+                    blocks):
+                first = block << DAY_BLOCK_SHIFT
+                last = first + DAY_BLOCK - 1
+                if bucket(first) == bucket(last):
+                    by_day[first] += n
+                elif split and split[-1][1] == first - 1:  # one range for neighbours
+                    split[-1] = (split[-1][0], last)
+                else:
+                    split.append((first, last))
+        arms, params = [], []
+        for where, p in day_parts:
+            arms.append("SELECT e.start_key AS start_key, 1 AS n FROM events e WHERE " + " AND ".join(where))
+            params += p
+        if split:  # one index range per split run, however many (a month histogram has hundreds)
+            arms.append("SELECT e.start_key AS start_key, 1 AS n FROM json_each(?) AS r CROSS JOIN events e "
+                        "ON e.span_class = 0 AND e.start_key >= json_extract(r.value, '$[0]') "
+                        "AND e.start_key <= json_extract(r.value, '$[1]')")
+            params.append(orjson.dumps(split).decode())
+        for where, p in long_parts:
+            arms.append("SELECT e.start_key, e.n FROM span_facet_counts e WHERE e.facet = 'precision' AND "
+                        + " AND ".join(where))
+            params += p
+        if arms:
+            for start, n in self.conn.execute(
+                    f"SELECT start_key, sum(n) FROM ({' UNION ALL '.join(arms)}) GROUP BY start_key", params):
+                by_day[start] += n
+        unbucketed = by_day.pop(OPEN_START, 0)
+        return sorted(by_day.items()), unbucketed, "day"
 
     def facets(self, f: dict[str, Any], names: Iterable[str], size: int) -> dict[str, list[tuple[str, int]]]:
         """The ``size`` most frequent values of each facet in ``names`` among the matches of

@@ -153,3 +153,32 @@ def test_windows_that_end_next_to_a_one_day_event(st):
             assert st.facets(f, NAMES, 500) == {name: st.facet_counts(f, name, 500) for name in NAMES}, (lo, hi)
             checked += st._window_count_parts(f)[0] is not None
     assert checked >= 60
+
+
+def folded(rows, interval):
+    out: dict[str, int] = {}
+    for day, n in rows:
+        key = dates.bucket(interval, day)[0]
+        out[key] = out.get(key, 0) + n
+    return out
+
+
+@pytest.mark.parametrize("window", windows())
+@pytest.mark.parametrize("match", ["overlap", "within"])
+def test_window_histograms_from_the_counts_equal_the_index_count(st, window, match):
+    """A plain window's histogram read from the facet counts (whole blocks, split blocks,
+    edges, long spans) gives every bucket exactly the count of the index path, at every interval."""
+    f = {"from_day": dates.parse_point(window[0])[0], "to_day": dates.parse_point(window[1])[1], "match": match}
+    rows, unbucketed, grain = st.start_counts(f, "year")
+    assert grain == "day"
+    for interval in ("day", "month", "year", "decade", "century"):
+        fast, fast_unbucketed, _ = st.start_counts(f, "year", lambda day: dates.bucket(interval, day)[0])
+        assert folded(fast, interval) == folded(rows, interval) and fast_unbucketed == unbucketed, interval
+
+
+def test_window_histogram_counts_whole_blocks_and_open_starts(st):
+    f = {"from_day": dates.parse_point("1900")[0], "to_day": dates.parse_point("2030")[1], "match": "overlap"}
+    _blocks, _day_parts, _ = st._window_count_parts(f)
+    assert _blocks is not None
+    rows, unbucketed, _ = st.start_counts(f, "year", lambda day: dates.bucket("year", day)[0])
+    assert unbucketed >= 1 and sum(n for _, n in rows) > 1000  # "open-start" overlaps, and many others

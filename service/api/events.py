@@ -281,7 +281,7 @@ def histogram_response(args: dict[str, Any], timeline: str | None = None) -> Res
     interval = args["interval"]
     f = filters_from(args, timeline)
     grain = {"day": "day", "month": "month"}.get(interval, "year")
-    rows, unbucketed, grain = get_store().start_counts(f, grain)
+    rows, unbucketed, grain = get_store().start_counts(f, grain, lambda day: dates.bucket(interval, day)[0])
     buckets: dict[str, list] = {}
     for row in rows:
         if grain == "day":

@@ -65,8 +65,8 @@ def _seek(where: list[str], params: list[Any], after_start: int, descending: boo
     pick = min if descending else max
     where, params = list(where), list(params)
     if bound in where:
-        i = where.index(bound)
-        params[_param_index(where, i)] = pick(params[_param_index(where, i)], after_start)
+        k = _param_index(where, where.index(bound))
+        params[k] = pick(params[k], after_start)
     else:
         where.append(bound)
         params.append(after_start)

@@ -64,14 +64,12 @@ def span_class(start_key: int, end_key: int) -> int:
 def _seek(where: list[str], params: list[Any], after_start: int, descending: bool) -> tuple[list[str], list[Any]]:
     """Tighten a class range so a keyset page seeks to the cursor instead of the window edge."""
     bound = "e.start_key <= ?" if descending else "e.start_key >= ?"
-    pick = min if descending else max
-    where, params = list(where), list(params)
-    if bound in where:
-        k = _param_index(where, where.index(bound))
-        params[k] = pick(params[k], after_start)
-    else:
-        where.append(bound)
-        params.append(after_start)
+    try:
+        i = where.index(bound)
+    except ValueError:
+        return where + [bound], params + [after_start]
+    params = params.copy()
+    params[i] = (min if descending else max)(params[i], after_start)  # one parameter a condition
     return where, params
 
 
@@ -88,10 +86,6 @@ def _top(counts: Counter, size: int) -> list[tuple[Any, int]]:
 
 def _row_key(row: tuple) -> tuple:
     return row[0], row[1], row[2]
-
-
-def _param_index(where: list[str], i: int) -> int:
-    return sum(w.count("?") for w in where[:i])
 
 
 def utc_now() -> str:
@@ -716,7 +710,8 @@ class Store:
         return min(counts) if counts else 0
 
     def _class_parts(self, f: dict[str, Any]) -> list[tuple[int, list[str], list[Any]]]:
-        """Per span class: the date conditions that bound its index range."""
+        """Per span class: the date conditions that bound its index range, each with exactly
+        one parameter (params[i] belongs to where[i]: _seek relies on it)."""
         lo, hi, match = f.get("from_day"), f.get("to_day"), f.get("match", "overlap")
         parts = []
         for cls, limit in enumerate(SPAN_LIMITS):

@@ -55,6 +55,20 @@ def test_window_query_walks_the_chronological_index_without_sorting(st, f, desce
     assert not re.search(r"\bSCAN e\b", text), text
 
 
+@pytest.mark.parametrize("f", WINDOWS + [{"from_day": 18800, "match": "within"}, {"to_day": 18830, "match": "within"}])
+def test_class_conditions_carry_one_parameter_each(st, f):
+    """store._seek finds a condition's parameter by the condition's position, and tightens
+    (never loosens) the start bound to the cursor's start."""
+    for _cls, where, params in st._class_parts(f):
+        assert len(where) == len(params) and all(w.count("?") == 1 for w in where), where
+        kept = (list(where), list(params))
+        for descending, bound, pick in ((False, "e.start_key >= ?", max), (True, "e.start_key <= ?", min)):
+            sought, p = store_module._seek(where, params, 18815, descending)
+            before = params[where.index(bound)] if bound in where else 18815
+            assert p[sought.index(bound)] == pick(before, 18815) and len(sought) == len(p)
+        assert (where, params) == kept  # the class part itself is left as it was
+
+
 def test_each_span_class_range_is_bounded_below(st):
     """An overlap part never walks from the beginning of time: its start has a lower bound."""
     for cls, where, params in st._class_parts({"from_day": 18800, "to_day": 18830, "match": "overlap"}):

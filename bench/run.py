@@ -113,16 +113,20 @@ class Server:
         return f"http://{HOST}:{self.port}"
 
     def worker_pids(self) -> list[int]:
-        kids = []
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                try:
-                    stat = Path(f"/proc/{d}/stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
-                    kids.append(int(d))
-        return kids
+        return [pid for pid, fields in proc_stats().items() if int(fields[1]) == self.proc.pid]
+
+
+def proc_stats() -> dict[int, list[str]]:
+    """Every process's /proc/<pid>/stat fields after its name: [0] state, [1] parent pid,
+    [11] user and [12] system CPU time in clock ticks."""
+    stats = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stats[int(d)] = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+    return stats
 
 
 def start_servers(db: Path, workdir: Path, workers: int, log) -> dict[str, Server]:
@@ -211,17 +215,8 @@ def get_json(port: int, path: str) -> dict:
 
 def cpu_seconds(root: int) -> float:
     """CPU time (user + system, all threads) of process ``root`` and its children so far."""
-    total = 0.0
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(d) == root or int(fields[1]) == root:  # fields[1]: the parent's pid
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    ticks = sum(int(f[11]) + int(f[12]) for pid, f in proc_stats().items() if root in (pid, int(f[1])))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def settle(srv: Server, limit: float = 120) -> None:
@@ -404,13 +399,8 @@ def import_rate(events: int, workdir: Path, log) -> dict:
     def tree_rss(root: int) -> int:
         """Summed VmRSS (bytes) of ``root`` and all its descendants (and their VmHWM, into hwm)."""
         children: dict[int, list[int]] = {}
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                try:
-                    ppid = int(Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[1])
-                except (OSError, ValueError, IndexError):
-                    continue
-                children.setdefault(ppid, []).append(int(d))
+        for pid, fields in proc_stats().items():
+            children.setdefault(int(fields[1]), []).append(pid)
         total, todo = 0, [root]
         try:  # until the command has replaced the forked copy of this process, it is not it
             if b"timeline" not in Path(f"/proc/{root}/cmdline").read_bytes():

@@ -67,6 +67,14 @@ def instances(conn: sqlite3.Connection, table: str) -> list[tuple]:
     return conn.execute(f"SELECT term, doc, col, offset FROM temp.{table}_inst ORDER BY 1, 2, 3, 4").fetchall()
 
 
+def index_from_view(conn: sqlite3.Connection) -> list[tuple]:
+    """The tokens of a full-text index built afresh from the stored documents (the view)."""
+    conn.execute(OLD_FTS.format("from_view"))
+    conn.execute("INSERT INTO from_view (rowid, title, summary, actors, place, quotes) "
+                 "SELECT pk, title, summary, actors, place, quotes FROM events_fts_text")
+    return instances(conn, "from_view")
+
+
 def searches(st: store_module.Store) -> dict[str, list]:
     return {q: st.conn.execute("SELECT rowid FROM events_fts WHERE events_fts MATCH ? ORDER BY rowid",
                                (orjson.dumps(q).decode(),)).fetchall() for q in SEARCHES}
@@ -100,16 +108,13 @@ def test_the_search_index_is_the_index_of_the_stored_documents(st, seed):
     # What ingest inserts (and FTS5 removes, reading the view) must be the same tokens:
     # an index built from ingest's values and one built from the view are equal ...
     conn.execute(OLD_FTS.format("from_ingest"))
-    conn.execute(OLD_FTS.format("from_view"))
     for pk, doc in conn.execute("SELECT pk, doc FROM event_docs").fetchall():
         event = orjson.loads(doc)
         for key in ("created_at", "updated_at", "version"):
             del event[key]
         conn.execute("INSERT INTO from_ingest (rowid, title, summary, actors, place, quotes) VALUES (?,?,?,?,?,?)",
                      (pk, *ingest._derived(event)[4]))
-    conn.execute("INSERT INTO from_view (rowid, title, summary, actors, place, quotes) "
-                 "SELECT pk, title, summary, actors, place, quotes FROM events_fts_text")
-    fresh = instances(conn, "from_view")
+    fresh = index_from_view(conn)
     assert instances(conn, "from_ingest") == fresh and len(fresh) > 500
     # ... and after all those updates and deletes, the live index is exactly that index.
     assert instances(conn, "events_fts") == fresh
@@ -128,8 +133,4 @@ def test_an_archive_of_schema_7_migrates_to_the_same_feed_and_searches(st):
     # rule, and the feed stays whole through both.
     more = random_writes(st, 7, writes=120)
     assert feed(st) == before_feed + more
-    conn = st.conn
-    conn.execute(OLD_FTS.format("from_view"))
-    conn.execute("INSERT INTO from_view (rowid, title, summary, actors, place, quotes) "
-                 "SELECT pk, title, summary, actors, place, quotes FROM events_fts_text")
-    assert instances(conn, "events_fts") == instances(conn, "from_view")
+    assert instances(st.conn, "events_fts") == index_from_view(st.conn)

@@ -61,15 +61,23 @@ def span_class(start_key: int, end_key: int) -> int:
     return UNBOUNDED
 
 
-def _seek(where: list[str], params: list[Any], after_start: int, descending: bool) -> tuple[list[str], list[Any]]:
-    """Tighten a class range so a keyset page seeks to the cursor instead of the window edge."""
-    bound = "e.start_key <= ?" if descending else "e.start_key >= ?"
+def _seek(where: list[str], params: list[Any], after: tuple, descending: bool) -> tuple[list[str], list[Any]]:
+    """Tighten a class range so a keyset page seeks to the cursor instead of the window edge.
+
+    ``after`` is the cursor's (start_key, end_key, id). The bound added is implied by the
+    keyset condition the page also carries, so it only moves where the index walk starts.
+    The open-start part pins its start to one key and is ordered by end: when the cursor is
+    one of those events, the part seeks on the end (otherwise each page would walk again
+    over every open-start event before the cursor)."""
+    pinned = "e.start_key = ?" in where and params[where.index("e.start_key = ?")] == after[0]
+    column, value = ("e.end_key", after[1]) if pinned else ("e.start_key", after[0])
+    bound = f"{column} <= ?" if descending else f"{column} >= ?"
     try:
         i = where.index(bound)
     except ValueError:
-        return where + [bound], params + [after_start]
+        return where + [bound], params + [value]
     params = params.copy()
-    params[i] = (min if descending else max)(params[i], after_start)  # one parameter a condition
+    params[i] = (min if descending else max)(params[i], value)  # one parameter a condition
     return where, params
 
 
@@ -789,7 +797,7 @@ class Store:
         arms, params = [], []
         for _cls, where, p in self._class_parts(f):
             if after is not None:
-                where, p = _seek(where, p, after[0], descending)
+                where, p = _seek(where, p, after, descending)
             where = where + filter_where + ([keyset] if after is not None else [])
             arms.append(f"SELECT e.start_key, e.end_key, e.id, e.pk FROM events e WHERE {' AND '.join(where)}")
             params += p + filter_params + list(after or ())

@@ -56,17 +56,37 @@ def test_window_query_walks_the_chronological_index_without_sorting(st, f, desce
 
 
 @pytest.mark.parametrize("f", WINDOWS + [{"from_day": 18800, "match": "within"}, {"to_day": 18830, "match": "within"}])
-def test_class_conditions_carry_one_parameter_each(st, f):
+@pytest.mark.parametrize("after", [(18815, 18815, "x"), (store_module.OPEN_START, 18815, "x")])
+def test_class_conditions_carry_one_parameter_each(st, f, after):
     """store._seek finds a condition's parameter by the condition's position, and tightens
-    (never loosens) the start bound to the cursor's start."""
+    (never loosens) the bound the cursor implies: the start, or the end in the open-start
+    part (one start key, ordered by end) when the cursor is one of its events."""
     for _cls, where, params in st._class_parts(f):
         assert len(where) == len(params) and all(w.count("?") == 1 for w in where), where
         kept = (list(where), list(params))
-        for descending, bound, pick in ((False, "e.start_key >= ?", max), (True, "e.start_key <= ?", min)):
-            sought, p = store_module._seek(where, params, 18815, descending)
-            before = params[where.index(bound)] if bound in where else 18815
-            assert p[sought.index(bound)] == pick(before, 18815) and len(sought) == len(p)
+        pinned = "e.start_key = ?" in where and params[where.index("e.start_key = ?")] == after[0]
+        column, value = ("e.end_key", after[1]) if pinned else ("e.start_key", after[0])
+        for descending, op, pick in ((False, ">=", max), (True, "<=", min)):
+            bound = f"{column} {op} ?"
+            sought, p = store_module._seek(where, params, after, descending)
+            before = params[where.index(bound)] if bound in where else value
+            assert p[sought.index(bound)] == pick(before, value) and len(sought) == len(p)
         assert (where, params) == kept  # the class part itself is left as it was
+
+
+def test_a_cursor_among_open_start_events_seeks_on_their_end(st):
+    """Pages through events without a start (all on one start key) seek to the cursor's end
+    instead of walking again over every open-start event before it."""
+    f = {"from_day": 18800, "to_day": 18830, "match": "overlap"}
+    cursor = (store_module.OPEN_START, 18900, "x")
+    _plan, [(sql, params)] = st.list_queries(f, 51, cursor)
+    open_arm = next(arm for arm in sql.split(" UNION ALL ") if "e.start_key = ?" in arm)
+    assert "e.end_key >= ?" in open_arm
+    [(where, p)] = [(w, p) for _c, w, p in st._class_parts(f) if "e.start_key = ?" in w]
+    sought, p = store_module._seek(where, p, cursor, False)
+    assert p[sought.index("e.end_key >= ?")] == 18900 and "e.start_key >= ?" not in sought
+    assert "SEARCH e USING COVERING INDEX events_chrono (span_class=? AND start_key=? AND end_key>?)" in \
+        plan_text(st, sql, params)
 
 
 def test_each_span_class_range_is_bounded_below(st):

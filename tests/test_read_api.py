@@ -230,6 +230,29 @@ def test_pages_joined_equal_one_big_page(synth_client, sort, limit, filters):
     assert got == big
 
 
+@pytest.mark.parametrize("sort", ["date", "-date"])
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_pages_through_many_open_start_events(synth_client, app, sort, limit):
+    """Events without a start share one start key and are ordered by end, then id; pages
+    through them (where a cursor seeks on the end) lose and repeat nothing, ties included."""
+    st = store_module.connect(app.config["DATABASE"])
+    extra = [_event(f"os-{i}", f"../{1995 + i // 3}", tags=["open"]) for i in range(9)]
+    extra += [_event(f"us-{i}", f"/{1995 + i}", tags=["open"]) for i in range(3)]
+    with st.write():
+        ingest.write_rows(st, ingest.prepare_batch(extra, st))
+    query = f"sort={sort}&from=1996&to=2030"
+    big = ids(synth_client.get(f"/api/v1/events?{query}&limit=500"))
+    assert sum(1 for i in big if i.startswith(("os-", "us-"))) == 8  # the ones that end in 1996 or later
+    got, cursor = [], None
+    for _ in range(100):
+        response = synth_client.get(f"/api/v1/events?{query}&limit={limit}" + (f"&cursor={cursor}" if cursor else ""))
+        got += ids(response)
+        cursor = response.json["next"]
+        if not cursor:
+            break
+    assert got == big
+
+
 def test_cursor_is_stable_while_events_are_added(synth_client, app):
     first = synth_client.get("/api/v1/events?limit=3")
     st = store_module.connect(app.config["DATABASE"])

@@ -18,7 +18,6 @@ the same status, headers and body on many requests. ``TIMELINE_FAST_LANE=0`` tur
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 
@@ -27,7 +26,7 @@ from werkzeug.wrappers import Request
 from . import store as store_module
 from .api.events import base_url, cursor_secret, event_etag, json_page
 from .errors import ApiError
-from .http import request_line_too_long
+from .http import body_etag, request_line_too_long
 from .schemas import SLUG_PATTERN, EventListQuerySchema
 
 log = logging.getLogger("service")
@@ -106,7 +105,7 @@ class FastLane:
         store = store_module.connect(self.database)
         body, link = json_page(store, args, request.args, cursor_secret(self.flask_app, store), base_url(request))
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                   ("ETag", f'"{hashlib.sha1(body).hexdigest()}"')]
+                   ("ETag", f'"{body_etag(body)}"')]
         if link:
             headers.append(("Link", link))
         return headers, body

@@ -8,6 +8,7 @@ import time
 import uuid
 
 import orjson
+import xxhash
 from flask import Flask, g, request
 
 from .errors import ApiError
@@ -24,6 +25,17 @@ def request_line_too_long(environ) -> bool:
     if target is None:
         target = environ.get("PATH_INFO", "") + "?" + environ.get("QUERY_STRING", "")
     return len(environ.get("REQUEST_METHOD", "GET")) + len(target) + 10 > MAX_REQUEST_LINE
+
+
+def body_etag(body: bytes) -> str:
+    """The strong validator of a response body (unquoted): its XXH3-128 digest.
+
+    A list page is about 45 KB; werkzeug's SHA-1 of it costs about 24 µs a request,
+    XXH3 about 1. The ETag only has to change when the bytes change; nothing relies on
+    it being a cryptographic hash."""
+    return xxhash.xxh3_128_hexdigest(body)
+
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -102,7 +114,7 @@ def init_app(app: Flask) -> None:
         if request.method in ("GET", "HEAD") and response.status_code == 200:
             if not response.is_streamed:
                 if "ETag" not in response.headers:
-                    response.add_etag()
+                    response.set_etag(body_etag(response.get_data()))
                 response.make_conditional(request)
                 # make_conditional adds a Date header; the WSGI server sends its own (gunicorn
                 # always does), and a response must not carry two.

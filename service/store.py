@@ -92,8 +92,7 @@ def _top(counts: Counter, size: int) -> list[tuple[Any, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:size]
 
 
-def _row_key(row: tuple) -> tuple:
-    return row[0], row[1], row[2]
+_row_key = itemgetter(0, 1, 2)  # (start_key, end_key, id): a page's order
 
 
 def utc_now() -> str:

@@ -81,6 +81,20 @@ def _seek(where: list[str], params: list[Any], after: tuple, descending: bool) -
     return where, params
 
 
+def _past(where: list[str], params: list[Any], after_start: int, descending: bool) -> bool:
+    """Whether every row of a class part starts strictly after the cursor's start (before
+    it, descending), so the part needs no keyset condition: on the first pages of a
+    window, whose cursors are still among the open-start events, none but that part does."""
+    for cond, value in zip(where, params):
+        if cond == ("e.start_key < ?" if descending else "e.start_key > ?"):
+            if (value <= after_start) if descending else (value >= after_start):
+                return True
+        elif cond == ("e.start_key <= ?" if descending else "e.start_key >= ?"):
+            if (value < after_start) if descending else (value > after_start):
+                return True
+    return False
+
+
 # A page of (start_key, end_key, id, pk) rows joined with their documents, as UTF-8 bytes
 # (the response is bytes: no decode and encode of every document on the way through).
 _WITH_DOCS = ("SELECT u.start_key, u.end_key, u.id, CAST(d.doc AS BLOB) FROM ({}) AS u "
@@ -795,11 +809,12 @@ class Store:
             filter_params.append(f["fts"])
         arms, params = [], []
         for _cls, where, p in self._class_parts(f):
+            checked = after is not None and not _past(where, p, after[0], descending)
             if after is not None:
                 where, p = _seek(where, p, after, descending)
-            where = where + filter_where + ([keyset] if after is not None else [])
+            where = where + filter_where + ([keyset] if checked else [])
             arms.append(f"SELECT e.start_key, e.end_key, e.id, e.pk FROM events e WHERE {' AND '.join(where)}")
-            params += p + filter_params + list(after or ())
+            params += p + filter_params + (list(after) if checked else [])
         # One compound statement: SQLite merges the per-class ranges (each already in index
         # order: "MERGE (UNION ALL)", no sort) and stops after `limit` rows, so a page reads
         # about `limit` index entries in all. The documents come in the same statement.

@@ -87,6 +87,10 @@ def test_a_cursor_among_open_start_events_seeks_on_their_end(st):
     assert p[sought.index("e.end_key >= ?")] == 18900 and "e.start_key >= ?" not in sought
     assert "SEARCH e USING COVERING INDEX events_chrono (span_class=? AND start_key=? AND end_key>?)" in \
         plan_text(st, sql, params)
+    # Every other part starts after the cursor: only the open-start part checks the keyset.
+    assert sql.count("(e.start_key, e.end_key, e.id) > (?, ?, ?)") == 1
+    _plan, [(sql, _params)] = st.list_queries(f, 51, (18810, 18810, "x"))
+    assert sql.count("(e.start_key, e.end_key, e.id) > (?, ?, ?)") == len(st._class_parts(f))  # a cursor in the window: all
 
 
 def test_each_span_class_range_is_bounded_below(st):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import logging
 import sys
 import time
@@ -24,7 +25,7 @@ if str(REPO) not in sys.path:
 
 from bench import scenarios  # noqa: E402
 
-DEFAULT = ("window overlap", "window within", "window sort=-date", "event by id")
+DEFAULT = ("window overlap", "window within", "window sort=-date", "window next cursor", "event by id")
 
 
 def environ(path: str) -> dict:
@@ -52,12 +53,16 @@ def main(argv=None) -> None:
 
     logging.getLogger().handlers = [Discard()]
     logging.getLogger("service.access").setLevel(logging.INFO)
-    sample = scenarios.sample(a.db, 200)
-    by_name = {s.name: s for s in scenarios.build(a.db, sample, "bench")}
-
     def start_response(status, headers, exc_info=None):
         if not status.startswith("200"):
             raise RuntimeError(status)
+
+    def get_json(path: str) -> dict:
+        return json.loads(b"".join(app(environ(path), start_response)))
+
+    sample = scenarios.sample(a.db, 200)
+    cursor_pages = scenarios.service_cursor_paths(get_json, sample)  # the benchmark's own `next` pages
+    by_name = {s.name: s for s in scenarios.build(a.db, sample, "bench", cursor_pages)}
 
     for name in a.scenario or DEFAULT:
         paths = by_name[name].paths["service"]

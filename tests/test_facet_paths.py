@@ -13,6 +13,7 @@ import pytest
 
 from bench.generate import TIMELINES, Generator
 from service import dates, ingest, store as store_module
+import varied_archive
 from legacy_schema import as_schema_7
 
 NAMES = ["tags", "actors", "timelines", "country", "precision"]
@@ -20,19 +21,10 @@ NAMES = ["tags", "actors", "timelines", "country", "precision"]
 
 @pytest.fixture(scope="module")
 def st(tmp_path_factory):
-    st = store_module.connect(str(tmp_path_factory.mktemp("facets") / "timeline.db"))
-    st.migrate()
-    with st.write():
-        for tl in TIMELINES:
-            st.upsert_timeline(ingest.validate_timeline(tl))
-    gen = Generator(5)
-    items = [gen.event(i, [t["slug"] for t in TIMELINES]) for i in range(3000)]
-    items += [{"id": "open-start", "date": "../2021-07", "title": "Open start", "tags": ["war"]},
-              {"id": "open-end", "date": "2021-07/..", "title": "Open end", "actors": ["NATO"]},
-              {"id": "bce", "date": "-0500/-0400", "title": "Long ago", "tags": ["war"]}]
-    ingest.import_items(st, items, create_timelines=True)
-    st.conn.execute("ANALYZE")
-    return st
+    return varied_archive.build(tmp_path_factory.mktemp("facets") / "timeline.db", 5, 3000, [
+        {"id": "open-start", "date": "../2021-07", "title": "Open start", "tags": ["war"]},
+        {"id": "open-end", "date": "2021-07/..", "title": "Open end", "actors": ["NATO"]},
+        {"id": "bce", "date": "-0500/-0400", "title": "Long ago", "tags": ["war"]}])
 
 
 def windows():

@@ -14,27 +14,18 @@ import random
 
 import pytest
 
-from bench.generate import TIMELINES, Generator
-from service import dates, ingest, store as store_module
+import varied_archive
+from service import dates, store as store_module
 
 
 @pytest.fixture(scope="module")
 def st(tmp_path_factory):
-    st = store_module.connect(str(tmp_path_factory.mktemp("paging") / "timeline.db"))
-    st.migrate()
-    with st.write():
-        for tl in TIMELINES:
-            st.upsert_timeline(ingest.validate_timeline(tl))
-    gen = Generator(9)
-    items = [gen.event(i, [t["slug"] for t in TIMELINES]) for i in range(2000)]
     # Ties: events without a start sharing ends, and events sharing start and end.
-    items += [{"id": f"open-{i:02d}", "date": f"../{2019 + i % 4}", "title": "Open start"} for i in range(24)]
-    items += [{"id": f"unknown-{i:02d}", "date": f"/{2020 + i % 3}-07", "title": "Unknown start"} for i in range(9)]
-    items += [{"id": f"same-{i:02d}", "date": "2021-07-02", "title": "Same day"} for i in range(30)]
-    items += [{"id": f"decade-{i:02d}", "date": "201X", "title": "Same decade"} for i in range(12)]
-    ingest.import_items(st, items, create_timelines=True)
-    st.conn.execute("ANALYZE")
-    return st
+    extra = [{"id": f"open-{i:02d}", "date": f"../{2019 + i % 4}", "title": "Open start"} for i in range(24)]
+    extra += [{"id": f"unknown-{i:02d}", "date": f"/{2020 + i % 3}-07", "title": "Unknown start"} for i in range(9)]
+    extra += [{"id": f"same-{i:02d}", "date": "2021-07-02", "title": "Same day"} for i in range(30)]
+    extra += [{"id": f"decade-{i:02d}", "date": "201X", "title": "Same decade"} for i in range(12)]
+    return varied_archive.build(tmp_path_factory.mktemp("paging") / "timeline.db", 9, 2000, extra)
 
 
 def cases():

@@ -53,6 +53,7 @@ def main(argv=None) -> None:
 
     logging.getLogger().handlers = [Discard()]
     logging.getLogger("service.access").setLevel(logging.INFO)
+
     def start_response(status, headers, exc_info=None):
         if not status.startswith("200"):
             raise RuntimeError(status)

@@ -243,6 +243,16 @@ def generate(db_path: str, events: int, seed: int = 1, batch: int = 10_000, quie
     return result
 
 
+def write_ndjson(path: Path | str, events: int, seed: int = 11) -> None:
+    """``events`` synthetic events (no timelines) as an NDJSON file: the import benchmarks' input."""
+    import json
+
+    gen = Generator(seed)
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(events):
+            fh.write(json.dumps(gen.event(i, []), ensure_ascii=False) + "\n")
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--events", type=int, default=1_000_000)

@@ -389,10 +389,7 @@ def import_rate(events: int, workdir: Path, log) -> dict:
     if probe.returncode != 0:
         return {"available": False, "why": "`timeline import` does not exist yet"}
     src = workdir / "import.ndjson"
-    gen = generate.Generator(11)
-    with open(src, "w") as fh:
-        for i in range(events):
-            fh.write(json.dumps(gen.event(i, []), ensure_ascii=False) + "\n")
+    generate.write_ndjson(src, events)
 
     hwm: dict[int, int] = {}  # pid -> VmHWM (bytes), its latest reading
 

@@ -475,10 +475,21 @@ def import_items(store: Store, items: Iterable[Any], *, dry_run: bool = False, p
     command line) rows are written a chunk at a time by :class:`service.bulk.BulkWriter`
     (same outcomes, versions, ids and change feed as one ``upsert_event`` per row).
     """
-    import gc
-
     now = utc_now()
     checked = _check_in_workers(items, now) if parallel else (check_item(item, now) for item in items)
+    return write_checked(store, checked, now, dry_run=dry_run, progress=progress,
+                         create_timelines=create_timelines, bulk=bulk, bulk_options=bulk_options)
+
+
+def write_checked(store: Store, checked: Iterable[tuple[int, Any]], now: str, *, dry_run: bool = False,
+                  progress=None, create_timelines: bool = False, bulk: bool = False,
+                  bulk_options: dict[str, Any] | None = None) -> Counts:
+    """The writing half of :func:`import_items`: ``checked`` holds :func:`check_item`'s
+    ``(kind, payload)`` for each item, in input order, made with this ``now``. Everything
+    that needs the database (timelines, repeated ids, derived ids, the writes, the one
+    transaction) happens here; ``bench/import_cost.py`` times it alone."""
+    import gc
+
     counts = Counts()
     errors: dict[str, Any] = {}
     seen: set[str] = set()

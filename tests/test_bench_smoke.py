@@ -53,3 +53,19 @@ def test_bench_harness_smoke(tmp_path):
         lines = cost.stdout.splitlines()
         assert [line.split(":")[0] for line in lines] == ["window overlap", "event by id"], cost.stdout
         assert all(re.search(r": \d+\.\d{3} ms a request", line) for line in lines), cost.stdout
+
+
+def test_import_cost_smoke():
+    """bench.import_cost runs both stages on generated events and reports each one; the
+    writer stage wrote every checked event (the tool itself exits 1 otherwise)."""
+    proc = subprocess.run([sys.executable, "-m", "bench.import_cost", "--events", "3000", "--all"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert re.search(r"^validation alone: [\d.]+ s = [\d.]+ us an event \(check_item", proc.stdout, re.M), out
+    assert re.search(r"^writer alone: [\d.]+ s = [\d,]+ events/s; .* 3,000 events written", proc.stdout, re.M), out
+    for section in ("while rows arrive", "after the last row"):
+        assert f"  {section}: " in proc.stdout, out
+    for statement in ("INSERT events_fts", "INSERT event_terms", "INSERT events", "COMMIT"):
+        assert re.search(rf"^ +\d+\.\d\d s  {statement}$", proc.stdout, re.M), (statement, out)
+    assert "the writer alone bounds the command at" in proc.stdout, out

@@ -173,7 +173,7 @@ def report(v: dict, w: dict, source_bytes: int, show_all: bool = False) -> list[
             out.append(f"    {sum(small):6.2f} s  {len(small)} statements under 1% each")
         if phase == "rows":
             out.append(f"    {w['unpickle']:6.2f} s  unpickling the checked rows")
-        out.append(f"    {rest:6.2f} s  Python: building the rows, the loop, smaller statements")
+        out.append(f"    {rest:6.2f} s  " + ("Python: building the rows, the loop" if phase == "rows" else "Python"))
     total_cpu = v["user"] + v["sys"] + w["user"] + w["sys"]
     cores = os.cpu_count() or 1
     out.append(f"CPU of both stages: {total_cpu:.1f} s; on {cores} cores at best {total_cpu / cores:.1f} s "

@@ -86,3 +86,40 @@ def test_cli_export_writes_each_format(runner, seeded_app):
         result = runner.invoke(args=["export", "--format", fmt])
         assert result.exit_code == 0, (fmt, result.output)
         assert result.stdout_bytes.strip(), fmt
+
+
+def test_coalesced_joins_small_chunks_into_pieces_of_the_size():
+    from service.api.formats import coalesced
+
+    chunks = [bytes([65 + i % 26]) * (1 + i % 7) for i in range(500)]  # 1..7 bytes each
+    pieces = list(coalesced(iter(chunks), size=100, wait=3600))
+    assert b"".join(pieces) == b"".join(chunks)
+    assert all(len(p) >= 100 for p in pieces[:-1]) and all(len(p) < 107 for p in pieces)
+    assert 0 < len(pieces[-1])
+    assert list(coalesced(iter([b"", b"a", b"", b"b", b""]), size=100, wait=3600)) == [b"ab"]
+    assert list(coalesced(iter([]), size=100, wait=3600)) == []
+
+
+def test_coalesced_flushes_a_piece_whose_first_byte_waited():
+    from service.api.formats import coalesced
+
+    times = iter([0.0, 0.1, 0.1, 0.3, 0.4, 0.4, 0.5])  # clock readings, in the order they are taken
+    out = list(coalesced(iter([b"a", b"b", b"c", b"d"]), size=1000, wait=0.25, clock=lambda: next(times)))
+    # "a" starts a piece at 0.0 (checked 0.1), "b" at 0.1, "c" at 0.3 >= 0.25: out goes "abc";
+    # "d" starts a new piece at 0.4 (checked 0.4) and goes out at the end.
+    assert out == [b"abc", b"d"]
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv", "geojson"])
+def test_streamed_formats_go_out_in_pieces_not_one_write_per_event(seeded_client, monkeypatch, fmt):
+    from service.api import formats as api_formats
+
+    whole = seeded_client.get(f"/api/v1/events?format={fmt}").get_data()
+    monkeypatch.setattr(api_formats, "STREAM_WAIT", 3600)
+    response = seeded_client.get(f"/api/v1/events?format={fmt}", buffered=False)
+    assert list(response.response) == [whole]  # the seeded archive is under one piece
+    monkeypatch.setattr(api_formats, "STREAM_PIECE", 1000)
+    response = seeded_client.get(f"/api/v1/events?format={fmt}", buffered=False)
+    pieces = list(response.response)
+    assert b"".join(pieces) == whole and len(pieces) > 2
+    assert all(len(p) >= 1000 for p in pieces[:-1])

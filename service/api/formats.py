@@ -5,6 +5,8 @@ to EXPORT_CAP events; ics, timelinejs and vis are whole documents, capped at DOC
 """
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -12,6 +14,34 @@ from flask import Response, current_app, stream_with_context
 
 from .. import formats
 from . import get_store
+
+
+STREAM_PIECE = 64 * 1024  # bytes handed to the WSGI server at once, while streaming
+STREAM_WAIT = 0.25  # seconds: what has waited this long goes out with the next event
+
+
+def coalesced(chunks: Iterable[bytes], size: int = STREAM_PIECE, wait: float = STREAM_WAIT,
+              clock=time.monotonic) -> Iterator[bytes]:
+    """The same bytes, in pieces of about ``size``: the formats yield one small chunk per
+    event, and each piece is one socket write for the server (one HTTP chunk), so 1M
+    events go out in about 14,000 writes instead of 1M. A piece also goes out, at the
+    next event, once its first byte has waited ``wait`` seconds, so a slow, sparse
+    match still streams. Empty chunks are dropped."""
+    piece: list[bytes] = []
+    held = 0
+    since = 0.0
+    for chunk in chunks:
+        if not chunk:
+            continue
+        if not piece:
+            since = clock()
+        piece.append(chunk)
+        held += len(chunk)
+        if held >= size or clock() - since >= wait:
+            yield b"".join(piece)
+            piece, held = [], 0
+    if piece:
+        yield b"".join(piece)
 
 
 def _title(timeline: str | None) -> tuple[str, str]:
@@ -34,6 +64,7 @@ def format_response(fmt: str, f: dict[str, Any], args: dict[str, Any], timeline:
             body = (chunk.encode("utf-8") for chunk in formats.csv_stream(docs))
         else:
             body = formats.geojson_stream(docs)
+        body = coalesced(body, STREAM_PIECE, STREAM_WAIT)
         response = Response(stream_with_context(body), mimetype=mimetype.split(";")[0])
         if fmt == "csv":
             response.headers["Content-Type"] = "text/csv; charset=utf-8; header=present"

@@ -42,9 +42,6 @@ if str(REPO) not in sys.path:
 from bench import generate  # noqa: E402
 from service import ingest, store as store_module  # noqa: E402
 
-CHUNK = 500  # ingest._check_in_workers' chunk
-
-
 def cpu() -> tuple[float, float]:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime, r.ru_stime
@@ -93,7 +90,7 @@ def validate(lines_path: Path, spool_path: Path, now: str) -> dict:
     t0 = time.perf_counter()
     with open(lines_path, "rb") as src, open(spool_path, "wb") as spool:
         lines = (line for line in src if line.strip())
-        while block := list(islice(lines, CHUNK)):
+        while block := list(islice(lines, ingest.CHECK_CHUNK)):
             a = time.perf_counter()
             results = ingest._check_chunk(block, now)
             b = time.perf_counter()

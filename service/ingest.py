@@ -406,7 +406,10 @@ def _worker_start() -> None:
     gc.disable()  # nothing a check makes is cyclic: the collector only costs time (~5%)
 
 
-def _check_in_workers(items: Iterable[Any], now: str, chunk: int = 500, processes: int = 1,
+CHECK_CHUNK = 500  # items a worker checks per task
+
+
+def _check_in_workers(items: Iterable[Any], now: str, chunk: int = CHECK_CHUNK, processes: int = 1,
                       in_flight: int = 8) -> Iterator[tuple[int, Any]]:
     """The same as ``check_item`` over ``items``, computed by worker processes while this
     one writes. Give them raw NDJSON lines (bytes) and they parse too, so this process

@@ -16,14 +16,13 @@ does. Run it under the service's gunicorn settings:
 
     BENCH_DB=bench/data/bench-1m.db gunicorn -c service/gunicorn_conf.py 'bench.floor:app'
 """
+
 from __future__ import annotations
 
 import os
 import sqlite3
 import threading
 from urllib.parse import parse_qs
-
-import orjson
 
 _local = threading.local()
 
@@ -52,13 +51,20 @@ def app(environ, start_response):
             lo, hi = int(qs["from"][0]), int(qs["to"][0])
         except (KeyError, ValueError):
             return _respond(start_response, "400 Bad Request", b'{"error":"from and to are day keys"}')
-        docs = [r[0] for r in conn.execute(
-            "SELECT d.doc FROM events e INDEXED BY events_chrono JOIN event_docs d ON d.pk = e.pk "
-            "WHERE e.span_class = 0 AND e.start_key BETWEEN ? AND ? ORDER BY e.start_key LIMIT 50", (lo, hi))]
+        docs = [
+            r[0]
+            for r in conn.execute(
+                "SELECT d.doc FROM events e INDEXED BY events_chrono JOIN event_docs d ON d.pk = e.pk "
+                "WHERE e.span_class = 0 AND e.start_key BETWEEN ? AND ? ORDER BY e.start_key LIMIT 50",
+                (lo, hi),
+            )
+        ]
         return _respond(start_response, "200 OK", b'{"items":[' + ",".join(docs).encode() + b"]}")
     if path.startswith("/event/"):
-        row = conn.execute("SELECT d.doc FROM events e JOIN event_docs d ON d.pk = e.pk WHERE e.id = ?",
-                           (path[len("/event/"):],)).fetchone()
+        row = conn.execute(
+            "SELECT d.doc FROM events e JOIN event_docs d ON d.pk = e.pk WHERE e.id = ?",
+            (path[len("/event/") :],),
+        ).fetchone()
         if row is None:
             return _respond(start_response, "404 Not Found", b'{"error":"not found"}')
         return _respond(start_response, "200 OK", row[0].encode())

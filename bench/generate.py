@@ -13,6 +13,7 @@ word list in which ``report`` occurs in ~98% of rows and ``zeppelin`` in ~0.05%.
 
     python -m bench.generate --events 1000000 --db bench/data/bench-1m.db
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,30 +30,131 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from service import ingest, store as store_module  # noqa: E402
+from service import ingest  # noqa: E402
+from service import store as store_module  # noqa: E402
 from service.countries import ASSIGNED  # noqa: E402
 
-COMMON_WORD = "report"   # in ~98% of rows (title or summary)
-RARE_WORD = "zeppelin"   # in ~0.05% of rows
+COMMON_WORD = "report"  # in ~98% of rows (title or summary)
+RARE_WORD = "zeppelin"  # in ~0.05% of rows
 
 TAGS = [
-    "politics", "military", "economy", "protest", "election", "diplomacy", "health", "climate",
-    "court", "police", "energy", "migration", "education", "sport", "culture", "religion",
-    "science", "technology", "disaster", "terrorism", "trade", "media", "human-rights", "agriculture",
-    "transport", "housing", "labour", "finance", "space", "archaeology",
+    "politics",
+    "military",
+    "economy",
+    "protest",
+    "election",
+    "diplomacy",
+    "health",
+    "climate",
+    "court",
+    "police",
+    "energy",
+    "migration",
+    "education",
+    "sport",
+    "culture",
+    "religion",
+    "science",
+    "technology",
+    "disaster",
+    "terrorism",
+    "trade",
+    "media",
+    "human-rights",
+    "agriculture",
+    "transport",
+    "housing",
+    "labour",
+    "finance",
+    "space",
+    "archaeology",
 ]
-FIRST = ["Anna", "Omar", "Li", "Maria", "John", "Fatima", "Pierre", "Yuki", "Carlos", "Amina",
-         "Igor", "Sofia", "Ahmed", "Elena", "David", "Priya", "Kofi", "Lena", "Jorge", "Mei"]
+FIRST = [
+    "Anna",
+    "Omar",
+    "Li",
+    "Maria",
+    "John",
+    "Fatima",
+    "Pierre",
+    "Yuki",
+    "Carlos",
+    "Amina",
+    "Igor",
+    "Sofia",
+    "Ahmed",
+    "Elena",
+    "David",
+    "Priya",
+    "Kofi",
+    "Lena",
+    "Jorge",
+    "Mei",
+]
 LAST = ["Smith", "Khan", "Wang", "Garcia", "Müller", "Rossi", "Nakamura", "Okafor", "Ivanova", "Haddad"]
-ORGS = ["United Nations", "NATO", "European Union", "African Union", "World Bank", "Red Cross",
-        "IMF", "WHO", "Taliban", "United States", "Russia", "China", "France", "Germany",
-        "Afghan government", "ASEAN", "OPEC", "Interpol", "UNESCO", "Amnesty International"]
-ACTORS = ORGS + [f"{f} {l}" for f in FIRST for l in LAST][:180]
+ORGS = [
+    "United Nations",
+    "NATO",
+    "European Union",
+    "African Union",
+    "World Bank",
+    "Red Cross",
+    "IMF",
+    "WHO",
+    "Taliban",
+    "United States",
+    "Russia",
+    "China",
+    "France",
+    "Germany",
+    "Afghan government",
+    "ASEAN",
+    "OPEC",
+    "Interpol",
+    "UNESCO",
+    "Amnesty International",
+]
+ACTORS = ORGS + [f"{first} {last}" for first in FIRST for last in LAST][:180]
 COUNTRIES = sorted(ASSIGNED)
-PLACES = ["Airport", "Square", "Harbour", "Parliament", "University", "Stadium", "Bridge", "Market",
-          "Embassy", "Station", "Valley", "Fort", "Palace", "Cathedral", "Hospital"]
-TOWNS = ["Kabul", "Lyon", "Osaka", "Lagos", "Quito", "Riga", "Perth", "Tunis", "Oslo", "Lima",
-         "Cork", "Pune", "Fez", "Bonn", "Kiev", "Hue", "Accra", "Baku", "Split", "Nice"]
+PLACES = [
+    "Airport",
+    "Square",
+    "Harbour",
+    "Parliament",
+    "University",
+    "Stadium",
+    "Bridge",
+    "Market",
+    "Embassy",
+    "Station",
+    "Valley",
+    "Fort",
+    "Palace",
+    "Cathedral",
+    "Hospital",
+]
+TOWNS = [
+    "Kabul",
+    "Lyon",
+    "Osaka",
+    "Lagos",
+    "Quito",
+    "Riga",
+    "Perth",
+    "Tunis",
+    "Oslo",
+    "Lima",
+    "Cork",
+    "Pune",
+    "Fez",
+    "Bonn",
+    "Kiev",
+    "Hue",
+    "Accra",
+    "Baku",
+    "Split",
+    "Nice",
+]
 WORDS = """government minister announces troops withdraw city council vote budget agreement talks
 border crisis court ruling election results protest march strike workers ship storm flood fire
 earthquake treaty summit meeting president army police arrest trial verdict bank rates market
@@ -64,7 +166,7 @@ television broadcast interview speech decree law parliament senate reform tax pe
 
 
 def zipf_weights(n: int, s: float = 1.1) -> list[float]:
-    return list(itertools.accumulate(1 / (k ** s) for k in range(1, n + 1)))
+    return list(itertools.accumulate(1 / (k**s) for k in range(1, n + 1)))
 
 
 class Generator:
@@ -114,6 +216,7 @@ class Generator:
             else:
                 length = r.randint(400, 1500)
             from datetime import date, timedelta
+
             a = date(y, m, d)
             b = a + timedelta(days=length)
             if r.random() < 0.7:
@@ -124,8 +227,14 @@ class Generator:
                     s = f"{a.year:04d}-{a.month:02d}"
         elif x < 0.995:  # open and unknown ends
             y = self._year()
-            s = r.choice([f"{y:04d}-{r.randint(1, 12):02d}/..", f"../{y:04d}",
-                          f"{y:04d}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}/", f"/{y:04d}"])
+            s = r.choice(
+                [
+                    f"{y:04d}-{r.randint(1, 12):02d}/..",
+                    f"../{y:04d}",
+                    f"{y:04d}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}/",
+                    f"/{y:04d}",
+                ]
+            )
         else:  # BCE
             y = r.randint(1, 3000)
             kind = r.random()
@@ -169,7 +278,10 @@ class Generator:
                 "lon": round(r.uniform(-180, 180), 4),
             }
         elif y < 0.8:
-            ev["location"] = {"name": r.choice(TOWNS), "country": self._pick(self.countries, self.country_cum)}
+            ev["location"] = {
+                "name": r.choice(TOWNS),
+                "country": self._pick(self.countries, self.country_cum),
+            }
         n_sources = r.choice((0, 1, 1, 1, 2))
         if n_sources:
             ev["sources"] = [
@@ -223,8 +335,11 @@ def generate(db_path: str, events: int, seed: int = 1, batch: int = 10_000, quie
         done += n
         if not quiet:
             el = time.perf_counter() - t0
-            print(f"  {done:>9,} events  {done / el:>8,.0f} ev/s  (validate+build {t_validate:.1f}s, "
-                  f"write {t_write:.1f}s)", flush=True)
+            print(
+                f"  {done:>9,} events  {done / el:>8,.0f} ev/s  (validate+build {t_validate:.1f}s, "
+                f"write {t_write:.1f}s)",
+                flush=True,
+            )
     total = time.perf_counter() - t0
     a = time.perf_counter()
     store.conn.execute("ANALYZE")
@@ -233,13 +348,20 @@ def generate(db_path: str, events: int, seed: int = 1, batch: int = 10_000, quie
     store_module.close_all()
     size = os.path.getsize(path)
     result = {
-        "events": events, "seconds": total, "events_per_s": events / total if total else 0.0,
-        "validate_s": t_validate, "write_s": t_write, "analyze_s": t_analyze, "bytes": size,
+        "events": events,
+        "seconds": total,
+        "events_per_s": events / total if total else 0.0,
+        "validate_s": t_validate,
+        "write_s": t_write,
+        "analyze_s": t_analyze,
+        "bytes": size,
     }
     if not quiet:
-        print(f"{events:,} events in {total:.1f}s = {result['events_per_s']:,.0f} events/s "
-              f"(validate+build {t_validate:.1f}s, write {t_write:.1f}s, ANALYZE {t_analyze:.1f}s); "
-              f"{path}: {size / 2**20:,.0f} MiB")
+        print(
+            f"{events:,} events in {total:.1f}s = {result['events_per_s']:,.0f} events/s "
+            f"(validate+build {t_validate:.1f}s, write {t_write:.1f}s, ANALYZE {t_analyze:.1f}s); "
+            f"{path}: {size / 2**20:,.0f} MiB"
+        )
     return result
 
 

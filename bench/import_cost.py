@@ -21,6 +21,7 @@ The writer's figure is an upper bound on the command's rate however fast validat
 were: the importing process does this work whatever else runs. The end-to-end rate, with
 both stages on the machine's cores at once, is measured by ``python -m bench.run``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,9 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench import generate  # noqa: E402
-from service import ingest, store as store_module  # noqa: E402
+from service import ingest  # noqa: E402
+from service import store as store_module  # noqa: E402
+
 
 def cpu() -> tuple[float, float]:
     r = resource.getrusage(resource.RUSAGE_SELF)
@@ -99,8 +102,14 @@ def validate(lines_path: Path, spool_path: Path, now: str) -> dict:
             check += b - a
             events += len(block)
     u1, s1 = cpu()
-    return {"events": events, "seconds": time.perf_counter() - t0, "check": check, "pickle": pickling,
-            "user": u1 - u0, "sys": s1 - s0}
+    return {
+        "events": events,
+        "seconds": time.perf_counter() - t0,
+        "check": check,
+        "pickle": pickling,
+        "user": u1 - u0,
+        "sys": s1 - s0,
+    }
 
 
 def write(spool_path: Path, db_path: Path, now: str) -> dict:
@@ -133,16 +142,27 @@ def write(spool_path: Path, db_path: Path, now: str) -> dict:
     try:
         counts = ingest.write_checked(store, checked(), now, bulk=True)
     except ingest.BatchInvalid as exc:
-        raise SystemExit(f"error: {len(exc.errors):,} invalid items (first: {next(iter(exc.errors.items()))}); "
-                         "this tool times valid files") from None
+        raise SystemExit(
+            f"error: {len(exc.errors):,} invalid items (first: {next(iter(exc.errors.items()))}); "
+            "this tool times valid files"
+        ) from None
     seconds = time.perf_counter() - t0
     u1, s1 = cpu()
     store.conn = timed._conn
     events = store.conn.execute("SELECT count(*) FROM events").fetchone()[0]
     store_module.close_all()
-    return {"events": events, "created": counts.created, "seconds": seconds, "rows": marks["rows_done"] - t0,
-            "after": t0 + seconds - marks["rows_done"], "unpickle": marks["unpickle"], "times": timed.times,
-            "user": u1 - u0, "sys": s1 - s0, "bytes": os.path.getsize(db_path)}
+    return {
+        "events": events,
+        "created": counts.created,
+        "seconds": seconds,
+        "rows": marks["rows_done"] - t0,
+        "after": t0 + seconds - marks["rows_done"],
+        "unpickle": marks["unpickle"],
+        "times": timed.times,
+        "user": u1 - u0,
+        "sys": s1 - s0,
+        "bytes": os.path.getsize(db_path),
+    }
 
 
 def report(v: dict, w: dict, source_bytes: int, show_all: bool = False) -> list[str]:
@@ -157,7 +177,10 @@ def report(v: dict, w: dict, source_bytes: int, show_all: bool = False) -> list[
         f"CPU user {w['user']:.1f} s, sys {w['sys']:.1f} s; {w['events']:,} events written, "
         f"{w['bytes'] / 2**20:,.0f} MiB",
     ]
-    for phase, title, seconds in (("rows", "while rows arrive", w["rows"]), ("after", "after the last row", w["after"])):
+    for phase, title, seconds in (
+        ("rows", "while rows arrive", w["rows"]),
+        ("after", "after the last row", w["after"]),
+    ):
         times = w["times"][phase]
         sql = sum(times.values())
         rest = seconds - sql - (w["unpickle"] if phase == "rows" else 0.0)
@@ -170,12 +193,16 @@ def report(v: dict, w: dict, source_bytes: int, show_all: bool = False) -> list[
             out.append(f"    {sum(small):6.2f} s  {len(small)} statements under 1% each")
         if phase == "rows":
             out.append(f"    {w['unpickle']:6.2f} s  unpickling the checked rows")
-        out.append(f"    {rest:6.2f} s  " + ("Python: building the rows, the loop" if phase == "rows" else "Python"))
+        out.append(
+            f"    {rest:6.2f} s  " + ("Python: building the rows, the loop" if phase == "rows" else "Python")
+        )
     total_cpu = v["user"] + v["sys"] + w["user"] + w["sys"]
     cores = os.cpu_count() or 1
-    out.append(f"CPU of both stages: {total_cpu:.1f} s; on {cores} cores at best {total_cpu / cores:.1f} s "
-               f"= {n / (total_cpu / cores):,.0f} events/s with perfect overlap; the writer alone bounds the "
-               f"command at {w['events'] / w['seconds']:,.0f} events/s")
+    out.append(
+        f"CPU of both stages: {total_cpu:.1f} s; on {cores} cores at best {total_cpu / cores:.1f} s "
+        f"= {n / (total_cpu / cores):,.0f} events/s with perfect overlap; the writer alone bounds the "
+        f"command at {w['events'] / w['seconds']:,.0f} events/s"
+    )
     return out
 
 
@@ -183,9 +210,16 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--events", type=int, default=1_000_000, help="generate this many events (bench.generate)")
     p.add_argument("--file", type=Path, help="time this NDJSON file instead of generated events")
-    p.add_argument("--keep", type=Path, help="write the spool and the database here (default: a temporary "
-                   "directory, removed at the end)")
-    p.add_argument("--all", action="store_true", help="list every statement (default: those over 1%% of the writer's time)")
+    p.add_argument(
+        "--keep",
+        type=Path,
+        help="write the spool and the database here (default: a temporary directory, removed at the end)",
+    )
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="list every statement (default: those over 1%% of the writer's time)",
+    )
     a = p.parse_args(argv)
     gc.disable()  # as the command and its worker do during an import
     with tempfile.TemporaryDirectory(prefix="import-cost-") as tmp:
@@ -202,7 +236,9 @@ def main(argv=None) -> int:
         print("writing ...", flush=True)
         w = write(work / "checked.pickle", work / "import.db", now)
         if w["events"] != v["events"] or w["created"] != v["events"]:
-            print(f"error: {v['events']:,} events checked but {w['events']:,} in the database", file=sys.stderr)
+            print(
+                f"error: {v['events']:,} events checked but {w['events']:,} in the database", file=sys.stderr
+            )
             return 1
         print("\n".join(report(v, w, source.stat().st_size, a.all)))
     return 0

@@ -9,6 +9,7 @@ the service's own connection, and ``EXPLAIN QUERY PLAN`` of every distinct state
 one representative request is printed, so the figures and the plans come from the code as
 it is, not from a copy of its SQL.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,8 @@ def _norm(sql: str) -> str:
 
 
 def run(db: str, n_windows: int = 200, heavy_runs: int = 10, plans: bool = True, out=print) -> list[dict]:
-    from service import create_app, store as store_module
+    from service import create_app
+    from service import store as store_module
 
     app = create_app({"DATABASE": db, "TESTING": True, "LOG_LEVEL": "WARNING"})
     client = app.test_client()
@@ -69,11 +71,19 @@ def run(db: str, n_windows: int = 200, heavy_runs: int = 10, plans: bool = True,
             t = time.perf_counter()
             get(path)
             times.append((time.perf_counter() - t) * 1000)
-        row = {"query": sc.name, "what": sc.what, "runs": runs, "median_ms": statistics.median(times),
-               "p99_ms": pct(times, 99), "max_ms": max(times)}
+        row = {
+            "query": sc.name,
+            "what": sc.what,
+            "runs": runs,
+            "median_ms": statistics.median(times),
+            "p99_ms": pct(times, 99),
+            "max_ms": max(times),
+        }
         results.append(row)
-        out(f"{sc.name:<32} n={runs:<4} median {row['median_ms']:8.2f} ms   p99 {row['p99_ms']:8.2f} ms   "
-            f"max {row['max_ms']:8.2f} ms   ({sc.what})")
+        out(
+            f"{sc.name:<32} n={runs:<4} median {row['median_ms']:8.2f} ms   p99 {row['p99_ms']:8.2f} ms   "
+            f"max {row['max_ms']:8.2f} ms   ({sc.what})"
+        )
         if plans:
             traced.clear()
             store.conn.set_trace_callback(traced.append)
@@ -94,7 +104,9 @@ def run(db: str, n_windows: int = 200, heavy_runs: int = 10, plans: bool = True,
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description="Time the service's hot queries in-process and print their plans.")
+    p = argparse.ArgumentParser(
+        description="Time the service's hot queries in-process and print their plans."
+    )
     p.add_argument("--db", default=str(REPO / "bench" / "data" / "bench-1m.db"))
     p.add_argument("--windows", type=int, default=200)
     p.add_argument("--heavy-runs", type=int, default=10)

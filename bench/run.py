@@ -17,6 +17,7 @@
 5. Prints the table and writes it with the machine and versions to ``--out``
    (default ``bench/RESULTS.md``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,6 @@ import re
 import shutil
 import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -138,18 +138,53 @@ def start_servers(db: Path, workdir: Path, workers: int, log) -> dict[str, Serve
         raise SystemExit("datasette is not installed: pip install datasette (a declared test dependency)")
     ds_name = db.stem
     metadata = workdir / "datasette-metadata.json"
-    metadata.write_text(json.dumps({"databases": {ds_name: {"tables": {"events": {
-        "fts_table": "events_fts", "fts_pk": "pk", "sort": "start_key"}}}}}))
+    metadata.write_text(
+        json.dumps(
+            {
+                "databases": {
+                    ds_name: {
+                        "tables": {"events": {"fts_table": "events_fts", "fts_pk": "pk", "sort": "start_key"}}
+                    }
+                }
+            }
+        )
+    )
     specs = {
-        "service": ([gunicorn, "-c", conf, "--workers", str(workers), "--bind", "{bind}", "service:create_app()"],
-                    "/readyz"),
-        "floor": ([gunicorn, "-c", conf, "--workers", str(workers), "--bind", "{bind}", "bench.floor:app"],
-                  "/healthz"),
-        "datasette": ([datasette, "serve", "-i", str(db), "--host", HOST, "--port", "{port}",
-                       "--metadata", str(metadata), "--setting", "sql_time_limit_ms", "60000",
-                       "--setting", "facet_time_limit_ms", "60000", "--setting", "default_page_size", "50",
-                       "--setting", "num_sql_threads", "3"],
-                      "/-/versions.json"),
+        "service": (
+            [gunicorn, "-c", conf, "--workers", str(workers), "--bind", "{bind}", "service:create_app()"],
+            "/readyz",
+        ),
+        "floor": (
+            [gunicorn, "-c", conf, "--workers", str(workers), "--bind", "{bind}", "bench.floor:app"],
+            "/healthz",
+        ),
+        "datasette": (
+            [
+                datasette,
+                "serve",
+                "-i",
+                str(db),
+                "--host",
+                HOST,
+                "--port",
+                "{port}",
+                "--metadata",
+                str(metadata),
+                "--setting",
+                "sql_time_limit_ms",
+                "60000",
+                "--setting",
+                "facet_time_limit_ms",
+                "60000",
+                "--setting",
+                "default_page_size",
+                "50",
+                "--setting",
+                "num_sql_threads",
+                "3",
+            ],
+            "/-/versions.json",
+        ),
     }
     servers: dict[str, Server] = {}
     try:
@@ -157,8 +192,14 @@ def start_servers(db: Path, workdir: Path, workers: int, log) -> dict[str, Serve
             port = free_port()
             argv = [a.replace("{bind}", f"{HOST}:{port}").replace("{port}", str(port)) for a in argv]
             log_path = workdir / f"{name}.log"
-            proc = subprocess.Popen(argv, cwd=str(REPO), env=env, stdout=open(log_path, "wb"),
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                argv,
+                cwd=str(REPO),
+                env=env,
+                stdout=open(log_path, "wb"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             servers[name] = Server(name, port, proc, log_path, health)
         for srv in servers.values():
             wait_ready(srv)
@@ -173,7 +214,9 @@ def wait_ready(srv: Server, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if srv.proc.poll() is not None:
-            raise RuntimeError(f"{srv.name} exited ({srv.proc.returncode}): {srv.log_path.read_text()[-2000:]}")
+            raise RuntimeError(
+                f"{srv.name} exited ({srv.proc.returncode}): {srv.log_path.read_text()[-2000:]}"
+            )
         try:
             status, _ = http_get(srv.port, srv.health, timeout=5)
             if status == 200:
@@ -251,7 +294,7 @@ class LoadResult:
     seconds: float
     p50_ms: float
     p99_ms: float
-    errors: int            # non-2xx/3xx answers, socket errors and timeouts
+    errors: int  # non-2xx/3xx answers, socket errors and timeouts
     tool: str
     rps: float = field(init=False)
 
@@ -260,16 +303,31 @@ class LoadResult:
 
 
 def run_wrk(port: int, paths_file: Path, duration: float, concurrency: int, threads: int) -> LoadResult:
-    argv = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{max(1, round(duration))}s",
-            "--timeout", "60s", "-s", str(REPO / "bench" / "wrk_paths.lua"), f"http://{HOST}:{port}",
-            "--", str(paths_file)]
+    argv = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(concurrency),
+        "-d",
+        f"{max(1, round(duration))}s",
+        "--timeout",
+        "60s",
+        "-s",
+        str(REPO / "bench" / "wrk_paths.lua"),
+        f"http://{HOST}:{port}",
+        "--",
+        str(paths_file),
+    ]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 120)
     m = re.search(r"WRKJSON (\{.*\})", out.stdout)
     if not m:
         raise RuntimeError(f"wrk gave no result: {out.stdout[-500:]} {out.stderr[-500:]}")
     d = json.loads(m.group(1))
     errors = d["connect"] + d["read"] + d["write"] + d["status"] + d["timeout"]
-    return LoadResult(d["requests"], d["duration_us"] / 1e6, d["p50_us"] / 1000, d["p99_us"] / 1000, errors, "wrk")
+    return LoadResult(
+        d["requests"], d["duration_us"] / 1e6, d["p50_us"] / 1000, d["p99_us"] / 1000, errors, "wrk"
+    )
 
 
 def run_python(port: int, paths: list[str], duration: float, concurrency: int) -> LoadResult:
@@ -367,11 +425,19 @@ def ndjson_export(srv: Server, log) -> dict:
         th.join()
         conn.close()
     growth = max((peak[p] - base[p] for p in pids), default=0)
-    res = {"available": True, "lines": lines, "bytes": nbytes, "seconds": seconds,
-           "events_per_s": lines / seconds if seconds else 0, "rss_growth_mb": growth / 2**20,
-           "rss_base_mb": max(base.values(), default=0) / 2**20}
-    log(f"ndjson export: {lines:,} events in {seconds:.1f}s = {res['events_per_s']:,.0f}/s, "
-        f"worker RSS +{res['rss_growth_mb']:.1f} MB")
+    res = {
+        "available": True,
+        "lines": lines,
+        "bytes": nbytes,
+        "seconds": seconds,
+        "events_per_s": lines / seconds if seconds else 0,
+        "rss_growth_mb": growth / 2**20,
+        "rss_base_mb": max(base.values(), default=0) / 2**20,
+    }
+    log(
+        f"ndjson export: {lines:,} events in {seconds:.1f}s = {res['events_per_s']:,.0f}/s, "
+        f"worker RSS +{res['rss_growth_mb']:.1f} MB"
+    )
     return res
 
 
@@ -385,7 +451,9 @@ def import_rate(events: int, workdir: Path, log) -> dict:
     timeline = VENV_BIN / "timeline"
     db = workdir / "import.db"
     env = dict(os.environ, TIMELINE_DATABASE=str(db))
-    probe = subprocess.run([str(timeline), "import", "--help"], capture_output=True, text=True, env=env, cwd=str(REPO))
+    probe = subprocess.run(
+        [str(timeline), "import", "--help"], capture_output=True, text=True, env=env, cwd=str(REPO)
+    )
     if probe.returncode != 0:
         return {"available": False, "why": "`timeline import` does not exist yet"}
     src = workdir / "import.ndjson"
@@ -418,8 +486,13 @@ def import_rate(events: int, workdir: Path, log) -> dict:
         return total
 
     t = time.perf_counter()
-    proc = subprocess.Popen([str(timeline), "import", str(src)], env=env, cwd=str(REPO),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(timeline), "import", str(src)],
+        env=env,
+        cwd=str(REPO),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     peak = [0]
     stop = threading.Event()
 
@@ -441,10 +514,18 @@ def import_rate(events: int, workdir: Path, log) -> dict:
         return {"available": False, "why": f"`timeline import` failed ({proc.returncode}): {err[-300:]}"}
     n = event_count(db) or 0
     largest = max(hwm.values(), default=0) / 2**20
-    res = {"available": True, "events": n, "seconds": seconds, "events_per_s": n / seconds if seconds else 0,
-           "peak_rss_mb": max(peak[0] / 2**20, largest), "peak_largest_process_mb": largest}
-    log(f"timeline import: {n:,} events in {seconds:.1f}s = {res['events_per_s']:,.0f}/s, peak RSS "
-        f"{res['peak_rss_mb']:.0f} MB (all processes; largest one {largest:.0f} MB)")
+    res = {
+        "available": True,
+        "events": n,
+        "seconds": seconds,
+        "events_per_s": n / seconds if seconds else 0,
+        "peak_rss_mb": max(peak[0] / 2**20, largest),
+        "peak_largest_process_mb": largest,
+    }
+    log(
+        f"timeline import: {n:,} events in {seconds:.1f}s = {res['events_per_s']:,.0f}/s, peak RSS "
+        f"{res['peak_rss_mb']:.0f} MB (all processes; largest one {largest:.0f} MB)"
+    )
     return res
 
 
@@ -555,8 +636,10 @@ def a_duration(r: LoadResult) -> float:
 
 
 def table(rows: list[tuple], unloaded: dict[str, dict]) -> list[str]:
-    head = ("| query | service req/s | p50 ms | p99 ms | floor req/s | p50 | p99 | Datasette req/s | p50 | p99 "
-            "| service ÷ floor | service ÷ Datasette | one request p50 / p99 ms (in-process) | target |")
+    head = (
+        "| query | service req/s | p50 ms | p99 ms | floor req/s | p50 | p99 | Datasette req/s | p50 | p99 "
+        "| service ÷ floor | service ÷ Datasette | one request p50 / p99 ms (in-process) | target |"
+    )
     out = [head, "|" + "---|" * (head.count("|") - 1)]
     for name, res in rows:
         s, f, d = (res.get(k) for k in SERVERS)
@@ -564,12 +647,27 @@ def table(rows: list[tuple], unloaded: dict[str, dict]) -> list[str]:
         rd = f"{s.rps / d.rps:.1f}×" if s and d and d.rps else "—"
         u = unloaded.get(name)
         uc = f"{fmt_ms(u['median_ms'])} / {fmt_ms(u['p99_ms'])}" if u else "—"
+
         def ms(r, attr):
             return fmt_ms(getattr(r, attr)) if r is not None and r.requests else "—"
 
         rd = rd if not (d and not d.requests) else f"> {s.rps * a_duration(d):.0f}×" if s else "—"
-        cells = [name, fmt_rps(s), ms(s, "p50_ms"), ms(s, "p99_ms"), fmt_rps(f), ms(f, "p50_ms"), ms(f, "p99_ms"),
-                 fmt_rps(d), ms(d, "p50_ms"), ms(d, "p99_ms"), rf, rd, uc, verdict(name, res, u)]
+        cells = [
+            name,
+            fmt_rps(s),
+            ms(s, "p50_ms"),
+            ms(s, "p99_ms"),
+            fmt_rps(f),
+            ms(f, "p50_ms"),
+            ms(f, "p99_ms"),
+            fmt_rps(d),
+            ms(d, "p50_ms"),
+            ms(d, "p99_ms"),
+            rf,
+            rd,
+            uc,
+            verdict(name, res, u),
+        ]
         out.append("| " + " | ".join(cells) + " |")
     return out
 
@@ -587,8 +685,12 @@ def main(argv=None) -> int:
     p.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     p.add_argument("--windows", type=int, default=200, help="random windows / ids per scenario")
     p.add_argument("--only", action="append", help="run only scenarios whose name contains this")
-    p.add_argument("--import-events", type=int, default=None,
-                   help="events for the `timeline import` measurement (default: --events; 0 skips)")
+    p.add_argument(
+        "--import-events",
+        type=int,
+        default=None,
+        help="events for the `timeline import` measurement (default: --events; 0 skips)",
+    )
     p.add_argument("--no-export", action="store_true", help="skip the NDJSON export measurement")
     p.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
     a = p.parse_args(argv)
@@ -622,12 +724,17 @@ def main(argv=None) -> int:
     with open(db, "rb") as fh:
         while fh.read(8 << 20):
             pass
-    log(f"read {db.name} once into the page cache ({db_bytes / 2**30:.1f} GiB in "
-        f"{time.perf_counter() - started:.1f}s)")
+    log(
+        f"read {db.name} once into the page cache ({db_bytes / 2**30:.1f} GiB in "
+        f"{time.perf_counter() - started:.1f}s)"
+    )
     log("unloaded single-request latencies, in-process (bench.queries) ...")
-    unloaded = {r["query"]: r for r in queries.run(str(db), n_windows=min(a.windows, 200),
-                                                  heavy_runs=3, plans=False, out=log)}
+    unloaded = {
+        r["query"]: r
+        for r in queries.run(str(db), n_windows=min(a.windows, 200), heavy_runs=3, plans=False, out=log)
+    }
     from service import store as store_module
+
     store_module.close_all()
 
     servers = start_servers(db, workdir, a.workers, log)
@@ -658,8 +765,10 @@ def main(argv=None) -> int:
                 else:
                     r = run_python(srv.port, paths, a.duration, a.concurrency)
                 res[name] = r
-                log(f"{sc.name:<30} {name:<10} {r.rps:>9,.1f} req/s  p50 {r.p50_ms:8.2f} ms  "
-                    f"p99 {r.p99_ms:8.2f} ms  errors {r.errors}  ({r.requests} requests, {r.tool})")
+                log(
+                    f"{sc.name:<30} {name:<10} {r.rps:>9,.1f} req/s  p50 {r.p50_ms:8.2f} ms  "
+                    f"p99 {r.p99_ms:8.2f} ms  errors {r.errors}  ({r.requests} requests, {r.tool})"
+                )
                 settle(srv)
             results.append((sc.name, res))
         if not a.no_export:
@@ -673,7 +782,9 @@ def main(argv=None) -> int:
     print()
     print("\n".join(lines), flush=True)
     extras["loadavg"] = (load_before, os.getloadavg())
-    report = render(a, loadgen, db, n_events, db_bytes, gen_result, lines, extras, scs_desc(results), unloaded)
+    report = render(
+        a, loadgen, db, n_events, db_bytes, gen_result, lines, extras, scs_desc(results), unloaded
+    )
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(report)
     log(f"\nwrote {a.out}")
@@ -740,25 +851,33 @@ def render(a, loadgen, db, n_events, db_bytes, gen_result, lines, extras, names,
         "",
     ]
     if gen_result:
-        out.append(f"- Generator (`bench/generate.py`, the service's validate/build/upsert path, batches of 10,000 in "
-                   f"`store.write()`): {gen_result['events']:,} events in {gen_result['seconds']:.0f} s = "
-                   f"**{gen_result['events_per_s']:,.0f} events/s** (validate+build {gen_result['validate_s']:.0f} s, "
-                   f"write {gen_result['write_s']:.0f} s; ANALYZE {gen_result['analyze_s']:.0f} s).")
+        out.append(
+            f"- Generator (`bench/generate.py`, the service's validate/build/upsert path, batches of 10,000 in "
+            f"`store.write()`): {gen_result['events']:,} events in {gen_result['seconds']:.0f} s = "
+            f"**{gen_result['events_per_s']:,.0f} events/s** (validate+build {gen_result['validate_s']:.0f} s, "
+            f"write {gen_result['write_s']:.0f} s; ANALYZE {gen_result['analyze_s']:.0f} s)."
+        )
     imp = extras.get("import")
     if imp:
         if imp.get("available"):
-            out.append(f"- `timeline import` of {imp['events']:,} NDJSON events: {imp['seconds']:.0f} s = "
-                       f"**{imp['events_per_s']:,.0f} events/s**, peak RSS {imp['peak_rss_mb']:.0f} MB "
-                       f"(target ≥ 20,000/s, < 500 MB).")
+            out.append(
+                f"- `timeline import` of {imp['events']:,} NDJSON events: {imp['seconds']:.0f} s = "
+                f"**{imp['events_per_s']:,.0f} events/s**, peak RSS {imp['peak_rss_mb']:.0f} MB "
+                f"(target ≥ 20,000/s, < 500 MB)."
+            )
         else:
-            out.append(f"- `timeline import`: not measured — {imp['why']}; the generator's rate above is the same "
-                       "validation and write path without file parsing.")
+            out.append(
+                f"- `timeline import`: not measured — {imp['why']}; the generator's rate above is the same "
+                "validation and write path without file parsing."
+            )
     exp = extras.get("export")
     if exp:
         if exp.get("available"):
-            out.append(f"- `format=ndjson` export: {exp['lines']:,} events, {exp['bytes'] / 2**20:,.0f} MiB in "
-                       f"{exp['seconds']:.1f} s = **{exp['events_per_s']:,.0f} events/s**; worker RSS grew by "
-                       f"{exp['rss_growth_mb']:.1f} MB (from {exp['rss_base_mb']:.0f} MB) (target ≥ 50,000/s, < 50 MB).")
+            out.append(
+                f"- `format=ndjson` export: {exp['lines']:,} events, {exp['bytes'] / 2**20:,.0f} MiB in "
+                f"{exp['seconds']:.1f} s = **{exp['events_per_s']:,.0f} events/s**; worker RSS grew by "
+                f"{exp['rss_growth_mb']:.1f} MB (from {exp['rss_base_mb']:.0f} MB) (target ≥ 50,000/s, < 50 MB)."
+            )
         else:
             out.append(f"- `format=ndjson` export: not measured — {exp['why']}")
     out.append("")

@@ -8,6 +8,7 @@ prints the best of five passes, in milliseconds per request. The access log is f
 as in production but not written. ``--no-fast-lane`` measures the same requests through
 Flask (``TIMELINE_FAST_LANE=0``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,11 +31,22 @@ DEFAULT = ("window overlap", "window within", "window sort=-date", "window next 
 
 def environ(path: str) -> dict:
     url = urlsplit(path)
-    return {"REQUEST_METHOD": "GET", "PATH_INFO": url.path, "QUERY_STRING": url.query, "RAW_URI": path,
-            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1:8000",
-            "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(),
-            "wsgi.errors": sys.stderr, "wsgi.multithread": False, "wsgi.multiprocess": True,
-            "wsgi.run_once": False}
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": url.path,
+        "QUERY_STRING": url.query,
+        "RAW_URI": path,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
 
 
 def main(argv=None) -> None:

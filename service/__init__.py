@@ -1,9 +1,11 @@
 """The timeline event service: ``create_app`` wires everything; nothing runs at import time."""
+
 from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 def create_app(config: Mapping[str, Any] | None = None):
@@ -28,8 +30,9 @@ def create_app(config: Mapping[str, Any] | None = None):
         app.config.update(config)
     app.config["DATABASE"] = os.path.abspath(str(app.config["DATABASE"]))
     app.config["MAX_CONTENT_LENGTH"] = max(app.config["MAX_BODY_BYTES"], app.config["MAX_IMPORT_BYTES"])
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=app.config.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
 
     store.connect(app.config["DATABASE"]).migrate()
 

@@ -5,6 +5,7 @@ KDF needed: nothing to brute-force). Lookup is by hash, and the final comparison
 constant-time. A revoked token fails on the next request in every worker, because every
 check reads the database.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,19 +36,27 @@ def authenticate(store: Store, header: str | None) -> tuple[str, str]:
     """(name, scope) of the bearer token in an Authorization header; 401 ApiError otherwise."""
     challenge = {"WWW-Authenticate": 'Bearer realm="timeline"'}
     if not header:
-        raise ApiError("unauthorized", "This request needs 'Authorization: Bearer <token>'.", headers=challenge)
+        raise ApiError(
+            "unauthorized", "This request needs 'Authorization: Bearer <token>'.", headers=challenge
+        )
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise ApiError("unauthorized", "Only bearer tokens are accepted.",
-                       headers={"WWW-Authenticate": 'Bearer realm="timeline", error="invalid_request"'})
+        raise ApiError(
+            "unauthorized",
+            "Only bearer tokens are accepted.",
+            headers={"WWW-Authenticate": 'Bearer realm="timeline", error="invalid_request"'},
+        )
     digest = hash_token(token)
     found = store.token_by_hash(digest)
     # The lookup finds the row by its hash; the final check compares the stored hash in
     # constant time, so no byte-by-byte timing of the comparison is observable.
     if found is None or not hmac.compare_digest(found[2].encode(), digest.encode()):
-        raise ApiError("unauthorized", "The token is unknown or revoked.",
-                       headers={"WWW-Authenticate": 'Bearer realm="timeline", error="invalid_token"'})
+        raise ApiError(
+            "unauthorized",
+            "The token is unknown or revoked.",
+            headers={"WWW-Authenticate": 'Bearer realm="timeline", error="invalid_token"'},
+        )
     return found[0], found[1]
 
 
@@ -60,7 +69,9 @@ def require(scope: str, store_getter):
             store = store_getter()
             name, token_scope = authenticate(store, request.headers.get("Authorization"))
             if _RANK[token_scope] < _RANK[scope]:
-                raise ApiError("forbidden", f"The token '{name}' has scope '{token_scope}'; this needs '{scope}'.")
+                raise ApiError(
+                    "forbidden", f"The token '{name}' has scope '{token_scope}'; this needs '{scope}'."
+                )
             g.token_name = name
             security.check_write_rate(store, name)  # 429 over WRITE_RATE_PER_MINUTE
             store.touch_token(name)

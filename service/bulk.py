@@ -31,6 +31,7 @@ module is brought up to date. That test proves the result equal to one ``upsert_
 per row: the events, documents, terms, facet counts, change feed and search results,
 with creates, updates, unchanged rows, derived ids and both paths of the index decision.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -49,8 +50,16 @@ ANALYZED_AFTER_FILL = ("events", "event_terms", "day_facet_counts", "span_facet_
 
 
 class BulkWriter:
-    def __init__(self, store: Store, now: str, counts: Counts, *, chunk: int = 2000,
-                 drop_indexes_after: int | None = DROP_INDEXES_AFTER, fts_hash_bytes: int | None = FTS_HASH_BYTES):
+    def __init__(
+        self,
+        store: Store,
+        now: str,
+        counts: Counts,
+        *,
+        chunk: int = 2000,
+        drop_indexes_after: int | None = DROP_INDEXES_AFTER,
+        fts_hash_bytes: int | None = FTS_HASH_BYTES,
+    ):
         self.store, self.conn, self.now, self.counts, self.chunk = store, store.conn, now, counts, chunk
         existing = self.conn.execute("SELECT count(*), max(pk) FROM events").fetchone()
         self.next_pk = existing[1] or 0  # the last pk used
@@ -110,8 +119,26 @@ class BulkWriter:
             pk += 1
             seq += 1
             cls, start, end = p[P_CLASS], p[P_START], p[P_END]
-            events.append((pk, p[0], start, end, cls, p[4], p[5], p[6], p[7], p[8], p[9], p[10], now, now,
-                           p[P_HASH], seq))
+            events.append(
+                (
+                    pk,
+                    p[0],
+                    start,
+                    end,
+                    cls,
+                    p[4],
+                    p[5],
+                    p[6],
+                    p[7],
+                    p[8],
+                    p[9],
+                    p[10],
+                    now,
+                    now,
+                    p[P_HASH],
+                    seq,
+                )
+            )
             docs.append((pk, p[P_DOC]))
             for kind, value in p[P_TERMS]:
                 terms.append((kind, value, pk, cls, start, end))
@@ -163,16 +190,23 @@ class BulkWriter:
         self.dropped = [(name, sql) for name, sql in self.dropped if name not in keep]
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
             names = [name for name, _ in self.dropped]
-            self.stats = conn.execute(
-                f"SELECT tbl, idx, stat FROM sqlite_stat1 WHERE idx IN ({','.join('?' * len(names))})", names
-            ).fetchall() if names else []
+            self.stats = (
+                conn.execute(
+                    f"SELECT tbl, idx, stat FROM sqlite_stat1 WHERE idx IN ({','.join('?' * len(names))})",
+                    names,
+                ).fetchall()
+                if names
+                else []
+            )
         for name, _sql in self.dropped:
             conn.execute(f'DROP INDEX "{name}"')
 
     def _enlarge_fts_buffer(self) -> None:
         row = self.conn.execute("SELECT v FROM events_fts_config WHERE k = 'hashsize'").fetchone()
         self.fts_hash_before = row[0] if row else None
-        self.conn.execute("INSERT INTO events_fts (events_fts, rank) VALUES ('hashsize', ?)", (self.fts_hash_bytes,))
+        self.conn.execute(
+            "INSERT INTO events_fts (events_fts, rank) VALUES ('hashsize', ?)", (self.fts_hash_bytes,)
+        )
         self.fts_hash_set = True
 
     def finish(self) -> None:
@@ -201,7 +235,9 @@ class BulkWriter:
                 conn.execute("ANALYZE sqlite_schema")  # reload the statistics into this connection
         if self.fts_hash_set:
             before = self.fts_hash_before
-            conn.execute("INSERT INTO events_fts (events_fts, rank) VALUES ('hashsize', ?)",
-                         (1 << 20 if before is None else before,))
+            conn.execute(
+                "INSERT INTO events_fts (events_fts, rank) VALUES ('hashsize', ?)",
+                (1 << 20 if before is None else before,),
+            )
             if before is None:  # leave the configuration table as it was (the default)
                 conn.execute("DELETE FROM events_fts_config WHERE k = 'hashsize'")

@@ -1,4 +1,5 @@
 """The ``timeline`` command line: a Flask CLI group, thin over ingest, store and formats."""
+
 from __future__ import annotations
 
 import os
@@ -9,16 +10,21 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import auth, create_app, ingest, store as store_module
+from . import auth, create_app, ingest
+from . import store as store_module
 
 
 def _store() -> store_module.Store:
     return store_module.connect(current_app.config["DATABASE"])
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False,
-             help="Timeline event service. The database is TIMELINE_DATABASE (default ./timeline.db).\n\n"
-                  "Example: TIMELINE_DATABASE=/srv/timeline.db timeline serve --port 8000")
+@click.group(
+    cls=FlaskGroup,
+    create_app=create_app,
+    add_default_commands=False,
+    help="Timeline event service. The database is TIMELINE_DATABASE (default ./timeline.db).\n\n"
+    "Example: TIMELINE_DATABASE=/srv/timeline.db timeline serve --port 8000",
+)
 def main() -> None:
     pass
 
@@ -39,16 +45,22 @@ def seed_command(directory: Path | None) -> None:
     except (ingest.SeedError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
     t = counts.timelines
-    click.echo(f"seed {used}: events created {counts.created}, updated {counts.updated}, "
-               f"unchanged {counts.unchanged}; timelines created {t['created']}, "
-               f"updated {t['updated']}, unchanged {t['unchanged']}")
+    click.echo(
+        f"seed {used}: events created {counts.created}, updated {counts.updated}, "
+        f"unchanged {counts.unchanged}; timelines created {t['created']}, "
+        f"updated {t['updated']}, unchanged {t['unchanged']}"
+    )
 
 
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
-@click.option("--workers", default=None, type=click.IntRange(1, 64),
-              help="gunicorn worker processes [default: cores + 1].")
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="gunicorn worker processes [default: cores + 1].",
+)
 @with_appcontext
 def serve_command(host: str, port: int, workers: int | None) -> None:
     """Run the service under gunicorn, seeding an empty database first.
@@ -82,8 +94,13 @@ def tokens_group() -> None:
 
 @tokens_group.command("create")
 @click.argument("name")
-@click.option("--scope", type=click.Choice(auth.SCOPES), default="write", show_default=True,
-              help="read < write < admin: each can do all the lower ones can.")
+@click.option(
+    "--scope",
+    type=click.Choice(auth.SCOPES),
+    default="write",
+    show_default=True,
+    help="read < write < admin: each can do all the lower ones can.",
+)
 @with_appcontext
 def tokens_create(name: str, scope: str) -> None:
     """Make a token and print it once; only its hash is kept.
@@ -110,7 +127,9 @@ def tokens_list() -> None:
     if not rows:
         click.echo("no tokens", err=True)
     for row in rows:
-        click.echo(f"{row['name']}\t{row['scope']}\tcreated {row['created_at']}\tlast used {row['last_used_at'] or 'never'}")
+        click.echo(
+            f"{row['name']}\t{row['scope']}\tcreated {row['created_at']}\tlast used {row['last_used_at'] or 'never'}"
+        )
 
 
 @tokens_group.command("revoke")
@@ -149,12 +168,22 @@ def _file_items(path: Path):
 
 
 @main.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--dry-run", is_flag=True, help="Validate and count; write nothing.")
-@click.option("--create-timelines/--no-create-timelines", default=True, show_default=True,
-              help="Create a timeline that an event names but the database lacks (title = slug).")
-@click.option("--parallel/--no-parallel", default=True, show_default=True,
-              help="Validate in worker processes while writing (files over 4 MB, machines with 2+ cores).")
+@click.option(
+    "--create-timelines/--no-create-timelines",
+    default=True,
+    show_default=True,
+    help="Create a timeline that an event names but the database lacks (title = slug).",
+)
+@click.option(
+    "--parallel/--no-parallel",
+    default=True,
+    show_default=True,
+    help="Validate in worker processes while writing (files over 4 MB, machines with 2+ cores).",
+)
 @with_appcontext
 def import_command(files: tuple[Path, ...], dry_run: bool, create_timelines: bool, parallel: bool) -> None:
     """Upsert events from JSON, NDJSON or CSV files by id, all files in one transaction.
@@ -195,8 +224,11 @@ def import_command(files: tuple[Path, ...], dry_run: bool, create_timelines: boo
 
     total = sum(p.stat().st_size for p in files)
     show = sys.stderr.isatty()
-    with click.progressbar(length=max(total, 1), label="importing", file=sys.stderr,
-                           show_pos=False) if show else _NullBar() as bar:
+    with (
+        click.progressbar(length=max(total, 1), label="importing", file=sys.stderr, show_pos=False)
+        if show
+        else _NullBar() as bar
+    ):
         counter = [0]
         shown = [0]
 
@@ -207,9 +239,15 @@ def import_command(files: tuple[Path, ...], dry_run: bool, create_timelines: boo
                 shown[0] = read[0]
 
         try:
-            counts = ingest.import_items(_store(), items(), dry_run=dry_run, progress=progress if show else None,
-                                         create_timelines=create_timelines, bulk=True,
-                                         parallel=parallel and (os.cpu_count() or 1) > 1 and total > 4_000_000)
+            counts = ingest.import_items(
+                _store(),
+                items(),
+                dry_run=dry_run,
+                progress=progress if show else None,
+                create_timelines=create_timelines,
+                bulk=True,
+                parallel=parallel and (os.cpu_count() or 1) > 1 and total > 4_000_000,
+            )
         except ingest.Unreadable as exc:
             path, item = where(exc.index)
             line = item + 1  # the item's line, counting the blank lines before it
@@ -224,13 +262,18 @@ def import_command(files: tuple[Path, ...], dry_run: bool, create_timelines: boo
                 path, item = where(int(index))
                 lines.append(f"{path}: item {item}: {ingest.flatten(errs)}")
             more = len(exc.errors) - len(lines)
-            raise click.ClickException("nothing imported; invalid items:\n" + "\n".join(lines)
-                                       + (f"\n... and {more} more" if more > 0 else "")) from None
+            raise click.ClickException(
+                "nothing imported; invalid items:\n"
+                + "\n".join(lines)
+                + (f"\n... and {more} more" if more > 0 else "")
+            ) from None
         if show:
             bar.update(total - shown[0])
     verb = "would import" if dry_run else "imported"
     if counts.timelines_created:
-        click.echo(f"created timeline(s) named by the events: {', '.join(counts.timelines_created)}", err=True)
+        click.echo(
+            f"created timeline(s) named by the events: {', '.join(counts.timelines_created)}", err=True
+        )
     click.echo(f"{verb}: created {counts.created}, updated {counts.updated}, unchanged {counts.unchanged}")
 
 
@@ -246,10 +289,20 @@ class _NullBar:
 
 
 @main.command("export")
-@click.option("--format", "fmt", type=click.Choice(["json", "ndjson", "csv", "geojson", "ics", "timelinejs", "vis"]),
-              default="ndjson", show_default=True, help="Any format of GET /events.")
-@click.option("--group", type=click.Choice(["tag", "actor", "country", "timeline"]), default=None,
-              help="Grouping for timelinejs and vis.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "ndjson", "csv", "geojson", "ics", "timelinejs", "vis"]),
+    default="ndjson",
+    show_default=True,
+    help="Any format of GET /events.",
+)
+@click.option(
+    "--group",
+    type=click.Choice(["tag", "actor", "country", "timeline"]),
+    default=None,
+    help="Grouping for timelinejs and vis.",
+)
 @with_appcontext
 def export_command(fmt: str, group: str | None) -> None:
     """Write every event, in chronological order, to standard output.
@@ -327,7 +380,9 @@ def backup_command(path: Path, force: bool) -> None:
         partial.unlink(missing_ok=True)
         raise click.ClickException(f"the copy failed its integrity check: {check}")
     os.replace(partial, path)
-    click.echo(f"backed up {events} events (change feed at seq {seq}) to {path} ({path.stat().st_size} bytes)")
+    click.echo(
+        f"backed up {events} events (change feed at seq {seq}) to {path} ({path.stat().st_size} bytes)"
+    )
 
 
 def register(app) -> None:

@@ -2,6 +2,7 @@
 
 Code reads ``current_app.config``; only :func:`from_env` looks at the environment.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,7 +32,14 @@ DEFAULTS: dict[str, object] = {
     "FAST_LANE": 1,
 }
 
-_INTS = {"FAST_LANE", "MAX_BODY_BYTES", "MAX_IMPORT_BYTES", "EXPORT_CAP", "DOCUMENT_CAP", "WRITE_RATE_PER_MINUTE"}
+_INTS = {
+    "FAST_LANE",
+    "MAX_BODY_BYTES",
+    "MAX_IMPORT_BYTES",
+    "EXPORT_CAP",
+    "DOCUMENT_CAP",
+    "WRITE_RATE_PER_MINUTE",
+}
 
 
 def from_env(environ: dict[str, str] | None = None) -> dict[str, object]:

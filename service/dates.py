@@ -63,8 +63,19 @@ OPEN_END = 1 << 62
 MAX_YEAR = 999_999_999
 
 MONTHS = (
-    "", "January", "February", "March", "April", "May", "June", "July",
-    "August", "September", "October", "November", "December",
+    "",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 )
 SEASONS = {21: "Spring", 22: "Summer", 23: "Autumn", 24: "Winter"}
 # season -> (first month, last month); winter's last month is in the next year
@@ -74,6 +85,7 @@ _SEASON_MONTHS = {21: (3, 5), 22: (6, 8), 23: (9, 11), 24: (12, 2)}
 # --------------------------------------------------------------------------
 # Day arithmetic (Howard Hinnant's algorithms; valid for every integer year)
 # --------------------------------------------------------------------------
+
 
 def day_number(year: int, month: int, day: int) -> int:
     """Days since 1970-01-01 of a proleptic Gregorian date (astronomical year)."""
@@ -128,7 +140,7 @@ def iso_day(day: int) -> str:
 
 def _iso(y: int, m: int, d: int) -> str:
     if 0 <= y <= 9999:
-        return "%04d-%02d-%02d" % (y, m, d)
+        return f"{y:04d}-{m:02d}-{d:02d}"
     return f"{_year_iso(y)}-{m:02d}-{d:02d}"
 
 
@@ -170,7 +182,7 @@ def bucket(interval: str, day: int) -> tuple[str, int, int]:
     k = _BUCKET_DIGITS.get(interval)
     if k is None:
         raise ValueError(f"unknown histogram interval {interval!r}")
-    size = 10 ** k
+    size = 10**k
     a = -y if y < 0 else y
     t = a // size
     lo = t * size
@@ -189,6 +201,7 @@ def bucket(interval: str, day: int) -> tuple[str, int, int]:
 # --------------------------------------------------------------------------
 # Labels
 # --------------------------------------------------------------------------
+
 
 def _year_text(y: int, ad: bool = False) -> str:
     if y <= 0:
@@ -221,22 +234,21 @@ def _winter_text(y: int, ad: bool) -> str:
 # --------------------------------------------------------------------------
 
 _DATE = re.compile(
-    r"(?:Y(-?\d{5,})"                                    # 1 long year
-    r"|(-?\d{4})"                                        # 2 year
-    r"(?:-(\d\d|XX)"                                     # 3 month / season
-    r"(?:-(\d\d|XX)"                                     # 4 day
-    r"(?:T(\d\d):(\d\d):(\d\d)(?:\.\d+)?"                # 5 6 7 time
-    r"(Z|[+-]\d\d(?::?\d\d)?)?)?)?)?"                    # 8 zone
-    r"|(-?)(\d{3}X|\d{2}XX|\dXXX))"                      # 9 10 unspecified year
-    r"([?~%])?\Z"                                        # 11 qualifier
+    r"(?:Y(-?\d{5,})"  # 1 long year
+    r"|(-?\d{4})"  # 2 year
+    r"(?:-(\d\d|XX)"  # 3 month / season
+    r"(?:-(\d\d|XX)"  # 4 day
+    r"(?:T(\d\d):(\d\d):(\d\d)(?:\.\d+)?"  # 5 6 7 time
+    r"(Z|[+-]\d\d(?::?\d\d)?)?)?)?)?"  # 8 zone
+    r"|(-?)(\d{3}X|\d{2}XX|\dXXX))"  # 9 10 unspecified year
+    r"([?~%])?\Z"  # 11 qualifier
 )
 
 
 class _Side:
     """One date of an interval (or a whole single date)."""
 
-    __slots__ = ("first", "last", "precision", "q", "kind", "y", "m", "d",
-                 "extra")
+    __slots__ = ("first", "last", "precision", "q", "kind", "y", "m", "d", "extra")
 
     def __init__(self, first, last, precision, q, kind, y, m=0, d=0, extra=None):
         self.first = first
@@ -265,8 +277,7 @@ class _Side:
         if kind == "datetime":
             hh, mi, ss, utc = self.extra
             t = f"{hh:02d}:{mi:02d}" + (f":{ss:02d}" if ss else "")
-            return (f"{self.d} {MONTHS[self.m]} {_year_text(self.y, ad)}, {t}"
-                    + (" UTC" if utc else ""))
+            return f"{self.d} {MONTHS[self.m]} {_year_text(self.y, ad)}, {t}" + (" UTC" if utc else "")
         # decade / century / millennium: self.extra = (negative, t)
         neg, t = self.extra
         if kind == "decade":
@@ -304,16 +315,15 @@ def _side(text: str) -> _Side:
         if y == 0 and ys[0] == "-":
             raise EDTFError(f"{text}: year 0 is written 0000, not -0000")
         if ms is None:
-            return _Side(day_number(y, 1, 1), day_number(y, 12, 31), "year", q,
-                         "year", y)
+            return _Side(day_number(y, 1, 1), day_number(y, 12, 31), "year", q, "year", y)
         if ms == "XX":
             if ds is not None and ds != "XX":
-                raise EDTFError(f"{text}: a known day in an unspecified month "
-                                "is EDTF level 2, which is not supported")
+                raise EDTFError(
+                    f"{text}: a known day in an unspecified month is EDTF level 2, which is not supported"
+                )
             if hh is not None:
                 raise EDTFError(f"{text}: a date-time needs a complete date")
-            return _Side(day_number(y, 1, 1), day_number(y, 12, 31), "year", q,
-                         "year", y)
+            return _Side(day_number(y, 1, 1), day_number(y, 12, 31), "year", q, "year", y)
         m = int(ms)
         if m > 12:
             if 21 <= m <= 24:
@@ -321,9 +331,9 @@ def _side(text: str) -> _Side:
                     raise EDTFError(f"{text}: a season ({ms}) cannot have a day")
                 m1, m2 = _SEASON_MONTHS[m]
                 y2 = y + 1 if m == 24 else y
-                return _Side(day_number(y, m1, 1),
-                             day_number(y2, m2, _month_days(y2, m2)),
-                             "month", q, "season", y, m)
+                return _Side(
+                    day_number(y, m1, 1), day_number(y2, m2, _month_days(y2, m2)), "month", q, "season", y, m
+                )
             raise EDTFError(f"{text}: month {m} is not 1-12 or a season 21-24")
         if m == 0:
             raise EDTFError(f"{text}: month 0 is not 1-12 or a season 21-24")
@@ -331,8 +341,7 @@ def _side(text: str) -> _Side:
             if hh is not None:
                 raise EDTFError(f"{text}: a date-time needs a complete date")
             first = day_number(y, m, 1)
-            return _Side(first, first + _month_days(y, m) - 1, "month", q,
-                         "month", y, m)
+            return _Side(first, first + _month_days(y, m) - 1, "month", q, "month", y, m)
         d = int(ds)
         if d == 0:
             raise EDTFError(f"{text}: day 0 does not exist (days count from 1)")
@@ -345,14 +354,12 @@ def _side(text: str) -> _Side:
             return _Side(day, day, "day", q, "day", y, m, d)
         # date-time
         if q:
-            raise EDTFError(f"{text}: qualifiers (? ~ %) apply to dates, "
-                            "not date-times")
+            raise EDTFError(f"{text}: qualifiers (? ~ %) apply to dates, not date-times")
         h, mn, s = int(hh), int(mi), int(ss)
         if h > 23 or mn > 59 or s > 60:
             raise EDTFError(f"{text}: {hh}:{mi}:{ss} is not a time of day")
         if tz is None:
-            return _Side(day, day, "day", None, "datetime", y, m, d,
-                         (h, mn, s, False))
+            return _Side(day, day, "day", None, "datetime", y, m, d, (h, mn, s, False))
         if tz != "Z":
             oh = int(tz[1:3])
             om = int(tz[-2:]) if len(tz) > 3 else 0
@@ -370,34 +377,32 @@ def _side(text: str) -> _Side:
     if ly is not None:
         digits = ly.lstrip("-")
         if len(digits.lstrip("0")) > 9 or int(digits) > MAX_YEAR:
-            raise EDTFError(f"{text}: years beyond \u00b1{MAX_YEAR:,} "
-                            "are not supported")
+            raise EDTFError(f"{text}: years beyond \u00b1{MAX_YEAR:,} are not supported")
         y = int(ly)
-        return _Side(day_number(y, 1, 1), day_number(y, 12, 31), "year", q,
-                     "year", y)
+        return _Side(day_number(y, 1, 1), day_number(y, 12, 31), "year", q, "year", y)
 
     # unspecified digits: 199X, 19XX, 1XXX (optionally negative)
     k = uy.count("X")
-    t = int(uy[:4 - k])
-    size = 10 ** k
+    t = int(uy[: 4 - k])
+    size = 10**k
     lo = t * size
     hi = lo + size - 1
     neg = uneg == "-"
     if neg:
         lo, hi = -hi, -max(lo, 1)
     precision = ("decade", "century", "millennium")[k - 1]
-    return _Side(day_number(lo, 1, 1), day_number(hi, 12, 31), precision, q,
-                 precision, lo, extra=(neg, t))
+    return _Side(day_number(lo, 1, 1), day_number(hi, 12, 31), precision, q, precision, lo, extra=(neg, t))
 
 
 _LEVEL2_HINTS = (
-    (re.compile(r"[\[\]{}]"), "sets ([...] and {...}) are EDTF level 2, "
-                              "which is not supported"),
-    (re.compile(r"[?~%]."), "qualifiers (? ~ %) go only at the end of a date; "
-                            "qualifying single parts is EDTF level 2, "
-                            "which is not supported"),
-    (re.compile(r"\d[ES]\d"), "exponents and significant digits are EDTF "
-                              "level 2, which is not supported"),
+    (re.compile(r"[\[\]{}]"), "sets ([...] and {...}) are EDTF level 2, which is not supported"),
+    (
+        re.compile(r"[?~%]."),
+        "qualifiers (? ~ %) go only at the end of a date; "
+        "qualifying single parts is EDTF level 2, "
+        "which is not supported",
+    ),
+    (re.compile(r"\d[ES]\d"), "exponents and significant digits are EDTF level 2, which is not supported"),
 )
 
 
@@ -417,12 +422,16 @@ def _diagnose(text: str) -> str:
     if "x" in text and re.fullmatch(r"-?[0-9xX]{4}(-[0-9xX]{2}){0,2}[?~%]?", text):
         return f"{text}: unspecified digits are written with upper-case X"
     if re.fullmatch(r"-?[0-9]{4}(-[0-9X]{2}){0,2}[?~%]?", text):
-        return (f"{text}: unspecified digits (X) must be the rightmost ones; "
-                "other patterns are EDTF level 2, which is not supported")
+        return (
+            f"{text}: unspecified digits (X) must be the rightmost ones; "
+            "other patterns are EDTF level 2, which is not supported"
+        )
     if "X" in text:
-        return (f"{text}: unspecified digits are supported as 199X, 19XX, 1XXX, "
-                "2004-XX, 1985-XX-XX and 1985-04-XX; other patterns are EDTF "
-                "level 2, which is not supported")
+        return (
+            f"{text}: unspecified digits are supported as 199X, 19XX, 1XXX, "
+            "2004-XX, 1985-XX-XX and 1985-04-XX; other patterns are EDTF "
+            "level 2, which is not supported"
+        )
     if re.fullmatch(r"Y-?\d{1,4}[?~%]?", text):
         return f"{text}: Y years need more than four digits (write 2021, not Y2021)"
     if re.fullmatch(r"Y-?\d+-.*", text):
@@ -434,15 +443,17 @@ def _diagnose(text: str) -> str:
     if re.fullmatch(r"-?\d{4}-\d{1,2}(-\d{1,2})?[?~%]?", text):
         return f"{text}: months and days take two digits (2021-07-02)"
     if re.fullmatch(r"-?\d{4}-\d\d-\d\d[Tt ].*", text):
-        return (f"{text}: date-times are written 2021-07-05T03:00:00 with an "
-                "optional Z or \u00b1hh:mm")
-    return (f"{text!r} is not an EDTF date (expected e.g. 2021-07-02, 2021-07, "
-            "2021, 199X, or an interval such as 2021-07/2021-08)")
+        return f"{text}: date-times are written 2021-07-05T03:00:00 with an optional Z or \u00b1hh:mm"
+    return (
+        f"{text!r} is not an EDTF date (expected e.g. 2021-07-02, 2021-07, "
+        "2021, 199X, or an interval such as 2021-07/2021-08)"
+    )
 
 
 # --------------------------------------------------------------------------
 # Parsed dates and intervals
 # --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedDate:
@@ -481,9 +492,15 @@ def _head(s: _Side) -> str:
 
 
 def _interval_label(a: _Side, b: _Side) -> str:
-    if (not a.q and not b.q and a.kind in _COLLAPSIBLE and b.kind in _COLLAPSIBLE
-            and a.y == b.y and not (a.kind == "season" and a.m == 24)
-            and not (b.kind == "season" and b.m == 24)):
+    if (
+        not a.q
+        and not b.q
+        and a.kind in _COLLAPSIBLE
+        and b.kind in _COLLAPSIBLE
+        and a.y == b.y
+        and not (a.kind == "season" and a.m == 24)
+        and not (b.kind == "season" and b.m == 24)
+    ):
         yt = _year_text(a.y)
         if a.kind == "day" and b.kind == "day" and a.m == b.m:
             if a.d == b.d:
@@ -512,8 +529,7 @@ def _make(text, first, last, precision, approx, uncertain, label) -> ParsedDate:
         end = start
     else:
         end = iso_day(last)
-    return ParsedDate(text, start, end, first, last, precision, approx, uncertain,
-                      label, sy, sm)
+    return ParsedDate(text, start, end, first, last, precision, approx, uncertain, label, sy, sm)
 
 
 _APPROX = frozenset("~%")
@@ -525,8 +541,15 @@ def _parse(text: str) -> ParsedDate:
     if "/" not in text:
         s = _side(text)
         q = s.q
-        return _make(text, s.first, s.last, s.precision, q in _APPROX and q != "",
-                     q in _UNCERTAIN and q != "", s.label())
+        return _make(
+            text,
+            s.first,
+            s.last,
+            s.precision,
+            q in _APPROX and q != "",
+            q in _UNCERTAIN and q != "",
+            s.label(),
+        )
     left, sep, right = text.partition("/")
     if "/" in right:
         raise EDTFError(f"{text}: an interval has exactly one '/'")
@@ -546,10 +569,8 @@ def _parse(text: str) -> ParsedDate:
         label = "from " + a.label() if right == ".." else a.label() + " \u2013 ?"
         return _make(text, a.first, OPEN_END, a.precision, approx, uncertain, label)
     if b.first < a.first:
-        raise EDTFError(f"{text}: interval end is before its start "
-                        f"({right} begins before {left})")
-    return _make(text, a.first, b.last, a.precision, approx, uncertain,
-                 _interval_label(a, b))
+        raise EDTFError(f"{text}: interval end is before its start ({right} begins before {left})")
+    return _make(text, a.first, b.last, a.precision, approx, uncertain, _interval_label(a, b))
 
 
 MAX_LENGTH = 100
@@ -560,8 +581,7 @@ def _clean(text) -> str:
         raise EDTFError("a date must be a string")
     text = text.strip()
     if len(text) > MAX_LENGTH:
-        raise EDTFError(f"a date of {len(text)} characters is too long "
-                        f"(at most {MAX_LENGTH})")
+        raise EDTFError(f"a date of {len(text)} characters is too long (at most {MAX_LENGTH})")
     return text
 
 

@@ -5,6 +5,7 @@ can answer with an error status comes out here as ``application/problem+json``. 
 exceptions are logged with their traceback and answered with a bare 500 problem: no stack
 trace or SQL ever reaches a client.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,22 +20,46 @@ PROBLEM_TYPE = "application/problem+json"
 
 # kind -> (status, stable title, what it means: documented at /docs)
 KINDS: dict[str, tuple[int, str, str]] = {
-    "bad-request": (400, "Bad request parameter", "A query parameter is missing, unparsable or out of range; `errors` names it."),
+    "bad-request": (
+        400,
+        "Bad request parameter",
+        "A query parameter is missing, unparsable or out of range; `errors` names it.",
+    ),
     "malformed-body": (400, "Malformed request body", "The body is not valid JSON (or NDJSON) in UTF-8."),
     "unauthorized": (401, "Authentication required", "No bearer token, or one the service does not know."),
-    "forbidden": (403, "Not allowed", "The token's scope does not allow this request, or the origin may not write."),
+    "forbidden": (
+        403,
+        "Not allowed",
+        "The token's scope does not allow this request, or the origin may not write.",
+    ),
     "not-found": (404, "Not found", "No such resource or path."),
-    "method-not-allowed": (405, "Method not allowed", "The path exists but does not take this method; see the Allow header."),
+    "method-not-allowed": (
+        405,
+        "Method not allowed",
+        "The path exists but does not take this method; see the Allow header.",
+    ),
     "not-acceptable": (406, "Not acceptable", "No representation matches the Accept header."),
     "conflict": (409, "Conflict", "The resource exists already, or still has dependants."),
-    "precondition-failed": (412, "Precondition failed", "If-Match named a version that is no longer current; nothing changed."),
+    "precondition-failed": (
+        412,
+        "Precondition failed",
+        "If-Match named a version that is no longer current; nothing changed.",
+    ),
     "payload-too-large": (413, "Payload too large", "The body is over the size limit."),
     "uri-too-long": (414, "URI too long", "The request line is over the limit."),
     "unsupported-media-type": (415, "Unsupported media type", "Writes need a JSON content type."),
-    "validation": (422, "Validation failed", "The body was understood but breaks the rules of the event or timeline; `errors` maps each field to its messages."),
+    "validation": (
+        422,
+        "Validation failed",
+        "The body was understood but breaks the rules of the event or timeline; `errors` maps each field to its messages.",
+    ),
     "rate-limited": (429, "Too many requests", "The token wrote too often; retry after Retry-After seconds."),
     "header-too-large": (431, "Request header fields too large", "A request header is over the limit."),
-    "internal": (500, "Internal error", "Something failed on the server; it has been logged with the request id."),
+    "internal": (
+        500,
+        "Internal error",
+        "Something failed on the server; it has been logged with the request id.",
+    ),
     "not-ready": (503, "Not ready", "The database is unreachable or its schema is not current."),
 }
 _BY_STATUS = {status: kind for kind, (status, _t, _d) in KINDS.items()}
@@ -43,8 +68,9 @@ _BY_STATUS = {status: kind for kind, (status, _t, _d) in KINDS.items()}
 class ApiError(Exception):
     """An error with a problem kind, a request-specific detail and optional field errors."""
 
-    def __init__(self, kind: str, detail: str | None = None, errors: dict | None = None,
-                 headers: dict | None = None):
+    def __init__(
+        self, kind: str, detail: str | None = None, errors: dict | None = None, headers: dict | None = None
+    ):
         super().__init__(detail or kind)
         self.kind = kind
         self.detail = detail
@@ -56,8 +82,13 @@ def bad_param(name: str, message: str) -> ApiError:
     return ApiError("bad-request", f"Parameter '{name}': {message}", {name: [message]})
 
 
-def problem(kind: str, detail: str | None = None, errors: dict | None = None,
-            headers: dict | None = None, status: int | None = None) -> Response:
+def problem(
+    kind: str,
+    detail: str | None = None,
+    errors: dict | None = None,
+    headers: dict | None = None,
+    status: int | None = None,
+) -> Response:
     default_status, title, _ = KINDS[kind]
     body: dict = {"type": f"/problems/{kind}", "title": title, "status": status or default_status}
     if detail:
@@ -88,8 +119,11 @@ def _from_http_exception(exc: HTTPException) -> Response:
             errors.update(loc_errors if isinstance(loc_errors, dict) else {"_": loc_errors})
         errors = _stringify(errors)
         names = ", ".join(f"'{k}'" for k in errors)
-        return problem("bad-request" if status == 400 else "validation",
-                       f"Invalid parameter {names}." if status == 400 else "Invalid body.", errors)
+        return problem(
+            "bad-request" if status == 400 else "validation",
+            f"Invalid parameter {names}." if status == 400 else "Invalid body.",
+            errors,
+        )
     if kind is None:
         kind = "bad-request" if 400 <= status < 500 else "internal"
         return problem(kind, exc.description, status=status, headers=headers)

@@ -16,6 +16,7 @@ gzip, an Accept header that is not plain JSON, any query that
 window), an unknown id, a bad cursor. ``tests/test_fastlane.py`` holds the two paths to
 the same status, headers and body on many requests. ``TIMELINE_FAST_LANE=0`` turns it off.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,14 @@ ONE_PREFIX = "/api/v1/events/"
 _EVENT_ID = re.compile(SLUG_PATTERN)  # what an event id can be; anything else is Flask's 404
 _NOT_IDS = frozenset(("histogram", "facets", "import"))
 # Request headers that make a response conditional, ranged or negotiated: Flask answers.
-_FLASK_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE",
-                  "HTTP_RANGE", "HTTP_IF_RANGE")
+_FLASK_HEADERS = (
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+    "HTTP_RANGE",
+    "HTTP_IF_RANGE",
+)
 _JSON_ACCEPTS = frozenset(("", "*/*", "application/json"))
 _SCHEMA = EventListQuerySchema()
 
@@ -83,7 +90,7 @@ class FastLane:
         if path == LIST_PATH:
             return self._page(environ)
         if path.startswith(ONE_PREFIX):
-            event_id = path[len(ONE_PREFIX):]
+            event_id = path[len(ONE_PREFIX) :]
             if event_id not in _NOT_IDS and _EVENT_ID.match(event_id):
                 return self._one(event_id)
         return None
@@ -94,8 +101,11 @@ class FastLane:
             return None  # the 404 problem is Flask's
         doc, version = found
         body = doc.encode()
-        return [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                ("ETag", f'"{event_etag(event_id, version)}"')], body
+        return [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("ETag", f'"{event_etag(event_id, version)}"'),
+        ], body
 
     def _page(self, environ):
         request = Request(environ)
@@ -103,9 +113,14 @@ class FastLane:
         if args is None:
             return None
         store = store_module.connect(self.database)
-        body, link = json_page(store, args, request.args, cursor_secret(self.flask_app, store), base_url(request))
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                   ("ETag", f'"{body_etag(body)}"')]
+        body, link = json_page(
+            store, args, request.args, cursor_secret(self.flask_app, store), base_url(request)
+        )
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("ETag", f'"{body_etag(body)}"'),
+        ]
         if link:
             headers.append(("Link", link))
         return headers, body

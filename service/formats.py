@@ -99,6 +99,7 @@ def _next_day(y: int, m: int, d: int) -> tuple[int, int, int]:
 # NDJSON
 # --------------------------------------------------------------------------
 
+
 def ndjson(events: Iterable[Any]) -> Iterator[bytes]:
     """One JSON document per line (``application/x-ndjson``), one chunk per event.
 
@@ -120,10 +121,29 @@ def ndjson(events: Iterable[Any]) -> Iterator[bytes]:
 # --------------------------------------------------------------------------
 
 CSV_COLUMNS = (
-    "id", "date", "start", "end", "precision", "approximate", "uncertain",
-    "display_date", "title", "summary", "importance", "tags", "actors",
-    "timelines", "location_name", "country", "lat", "lon", "source_urls",
-    "sources", "created_at", "updated_at", "version",
+    "id",
+    "date",
+    "start",
+    "end",
+    "precision",
+    "approximate",
+    "uncertain",
+    "display_date",
+    "title",
+    "summary",
+    "importance",
+    "tags",
+    "actors",
+    "timelines",
+    "location_name",
+    "country",
+    "lat",
+    "lon",
+    "source_urls",
+    "sources",
+    "created_at",
+    "updated_at",
+    "version",
 )
 _LIST_COLUMNS = ("tags", "actors", "timelines")
 #: Written by us as plain numbers: never neutralised, never un-neutralised.
@@ -140,9 +160,7 @@ def _unneutralise(cell: str) -> str:
 
 
 def _join(items: Iterable[str] | None) -> str:
-    return ";".join(
-        str(i).replace("\\", "\\\\").replace(";", "\\;") for i in (items or ())
-    )
+    return ";".join(str(i).replace("\\", "\\\\").replace(";", "\\;") for i in (items or ()))
 
 
 def _split(cell: str) -> list[str]:
@@ -294,7 +312,7 @@ def csv_read(lines: Iterable[str]) -> Iterator[Event]:
         if not any(row):
             continue
         cells: dict[str, str] = {}
-        for col, v in zip(header, row):
+        for col, v in zip(header, row, strict=False):
             cells[col] = v if col in _NUMERIC_COLUMNS else _unneutralise(v)
         ev: Event = {}
         if cells.get("id"):
@@ -332,6 +350,7 @@ def csv_read(lines: Iterable[str]) -> Iterator[Event]:
 # --------------------------------------------------------------------------
 # GeoJSON
 # --------------------------------------------------------------------------
+
 
 def geojson_stream(events: Iterable[Any]) -> Iterator[bytes]:
     """A GeoJSON FeatureCollection (RFC 7946) of the events that have lat and lon.
@@ -395,8 +414,8 @@ def _parse_rfc3339(v: Any) -> _dt.datetime | None:
     except ValueError:
         return None
     if t.tzinfo is None:
-        t = t.replace(tzinfo=_dt.timezone.utc)
-    return t.astimezone(_dt.timezone.utc).replace(microsecond=0)
+        t = t.replace(tzinfo=_dt.UTC)
+    return t.astimezone(_dt.UTC).replace(microsecond=0)
 
 
 def _ics_description(ev: Event) -> str:
@@ -464,7 +483,7 @@ def ics(events: Iterable[Any], *, name: str) -> bytes:
         ve.add("uid", f"{ev.get('id')}@timeline")
         stamp = _parse_rfc3339(ev.get("updated_at")) or _parse_rfc3339(ev.get("created_at"))
         if stamp is None:
-            now = now or _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+            now = now or _dt.datetime.now(_dt.UTC).replace(microsecond=0)
             stamp = now
         ve.add("dtstamp", stamp)
         ve.add("dtstart", bounds[0])
@@ -491,6 +510,7 @@ def ics(events: Iterable[Any], *, name: str) -> bytes:
 # --------------------------------------------------------------------------
 # Groups (TimelineJS and vis-timeline)
 # --------------------------------------------------------------------------
+
 
 def _check_group_by(group_by: str | None) -> None:
     if group_by is not None and group_by not in GROUP_BY:
@@ -551,8 +571,7 @@ def _tl_text(ev: Event) -> str:
     return "".join(out)
 
 
-def timelinejs(events: Iterable[Any], *, title: str, text: str = "",
-               group_by: str | None = None) -> dict:
+def timelinejs(events: Iterable[Any], *, title: str, text: str = "", group_by: str | None = None) -> dict:
     """A TimelineJS 3 JSON document that TimelineJS renders as it is.
 
     ``{"title": {"text": {"headline": title, "text": text}, "unique_id": "_title"},
@@ -605,8 +624,7 @@ def timelinejs(events: Iterable[Any], *, title: str, text: str = "",
             slide["group"] = _group(ev, group_by)
         out_events.append(slide)
     return {
-        "title": {"text": {"headline": _esc(title), "text": _esc(text)},
-                  "unique_id": "_title"},
+        "title": {"text": {"headline": _esc(title), "text": _esc(text)}, "unique_id": "_title"},
         "events": out_events,
     }
 

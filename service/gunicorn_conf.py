@@ -2,6 +2,7 @@
 
 Every value can be overridden on the gunicorn command line or by GUNICORN_CMD_ARGS.
 """
+
 import multiprocessing
 import os
 

@@ -1,5 +1,6 @@
 """HTTP behaviour shared by every response: request ids, ETags and 304s, CORS for reads,
 security headers, access log."""
+
 from __future__ import annotations
 
 import logging
@@ -67,27 +68,36 @@ class Edge:
         path = environ.get("PATH_INFO", "")
 
         def start(status, headers, exc_info=None):
-            added = [("X-Request-ID", request_id), ("X-Content-Type-Options", "nosniff"),
-                     ("Referrer-Policy", "strict-origin-when-cross-origin")]
+            added = [
+                ("X-Request-ID", request_id),
+                ("X-Content-Type-Options", "nosniff"),
+                ("Referrer-Policy", "strict-origin-when-cross-origin"),
+            ]
             if path in WIDGET_PATHS:
                 added.append(("Content-Security-Policy", WIDGET_CSP))
             else:
                 html = any(k.lower() == "content-type" and v.startswith("text/html") for k, v in headers)
                 added.append(("Content-Security-Policy", PAGE_CSP if html else API_CSP))
                 added.append(("X-Frame-Options", "DENY"))
-            if method in _READS and not (method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ):
+            if method in _READS and not (
+                method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
+            ):
                 added.append(("Access-Control-Allow-Origin", "*"))
                 added.append(("Access-Control-Expose-Headers", "ETag, Link, X-Request-ID"))
             if access_log.isEnabledFor(logging.INFO):
                 length = next((v for k, v in headers if k.lower() == "content-length"), None)
-                access_log.info(orjson.dumps({
-                    "request_id": request_id,
-                    "method": method,
-                    "path": path.encode("latin-1", "replace").decode("utf-8", "replace"),
-                    "status": int(status[:3]),
-                    "ms": round((time.perf_counter() - started) * 1000, 2),
-                    "bytes": int(length) if length and length.isdigit() else None,
-                }).decode())
+                access_log.info(
+                    orjson.dumps(
+                        {
+                            "request_id": request_id,
+                            "method": method,
+                            "path": path.encode("latin-1", "replace").decode("utf-8", "replace"),
+                            "status": int(status[:3]),
+                            "ms": round((time.perf_counter() - started) * 1000, 2),
+                            "bytes": int(length) if length and length.isdigit() else None,
+                        }
+                    ).decode()
+                )
             return start_response(status, headers + added, exc_info)
 
         return self.app(environ, start)

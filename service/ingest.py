@@ -4,13 +4,15 @@ Shared by the API (single writes and POST /events/import), ``timeline seed`` and
 ``timeline import``: every path validates through the same schemas and writes through the
 same code, so a seed file and an HTTP body obey exactly the same rules.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import orjson
 from marshmallow import ValidationError
@@ -81,12 +83,19 @@ def _derived(event: dict[str, Any]) -> tuple:
     location, content hash, terms and full-text columns (FTS_COLUMNS order)."""
     parsed = dates.parse(event["date"])
     location = event["location"] or {}
-    content_hash = hashlib.blake2b(orjson.dumps(event, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+    content_hash = hashlib.blake2b(
+        orjson.dumps(event, option=orjson.OPT_SORT_KEYS), digest_size=16
+    ).hexdigest()
     terms = [("tag", t) for t in event["tags"]]
     terms += [("actor", a) for a in event["actors"]]
     terms += [("timeline", t) for t in event["timelines"]]
-    fts = (event["title"], event["summary"] or "", " ".join(event["actors"]), location.get("name") or "",
-           " ".join(s.get("quote") or "" for s in event["sources"]))
+    fts = (
+        event["title"],
+        event["summary"] or "",
+        " ".join(event["actors"]),
+        location.get("name") or "",
+        " ".join(s.get("quote") or "" for s in event["sources"]),
+    )
     return parsed, location, content_hash, terms, fts
 
 
@@ -107,11 +116,13 @@ def to_row(event: dict[str, Any]) -> dict[str, Any]:
         "content_hash": content_hash,
         "event": event,
         "terms": terms,
-        "fts": dict(zip(FTS_COLUMNS, fts)),
+        "fts": dict(zip(FTS_COLUMNS, fts, strict=True)),
     }
 
 
-def prepare_batch(items: Iterable[Any], store: Store, extra_timelines: Iterable[str] = ()) -> list[dict[str, Any]]:
+def prepare_batch(
+    items: Iterable[Any], store: Store, extra_timelines: Iterable[str] = ()
+) -> list[dict[str, Any]]:
     """Validate every item (all of them, collecting every error), then return store rows.
 
     Raises BatchInvalid naming each bad item's index and field errors; a repeated id in one
@@ -155,8 +166,9 @@ def prepare_batch(items: Iterable[Any], store: Store, extra_timelines: Iterable[
     return rows
 
 
-def write_rows(store: Store, rows: Iterable[dict[str, Any]], counts: Counts | None = None,
-               progress=None) -> Counts:
+def write_rows(
+    store: Store, rows: Iterable[dict[str, Any]], counts: Counts | None = None, progress=None
+) -> Counts:
     """Upsert rows inside the caller's transaction."""
     counts = counts or Counts()
     now = utc_now()
@@ -199,7 +211,7 @@ def _read_json_array(path: Path) -> list[Any]:
 def _describe(errors: dict[str, Any], path: Path, what: str) -> str:
     lines = []
     for index, fields_ in errors.items():
-        for name, messages in (fields_.items() if isinstance(fields_, dict) else [("_", fields_)]):
+        for name, messages in fields_.items() if isinstance(fields_, dict) else [("_", fields_)]:
             lines.append(f"{path}: {what} {index}: field '{name}': {flatten(messages)}")
     return "\n".join(lines)
 
@@ -236,8 +248,9 @@ def load_seed(store: Store, seed_dir: Path | str | None = None) -> tuple[Counts,
                 t_errors[str(index)] = exc.messages
         if t_errors:
             problems.append(_describe(t_errors, timeline_file, "timeline"))
-    event_files = sorted(p for p in seed_dir.iterdir()
-                         if p.suffix in (".json", ".ndjson") and p.name != "timelines.json")
+    event_files = sorted(
+        p for p in seed_dir.iterdir() if p.suffix in (".json", ".ndjson") and p.name != "timelines.json"
+    )
     if not event_files:
         raise SeedError(f"{seed_dir}: no event files (*.json, *.ndjson)")
     batches = []
@@ -276,10 +289,20 @@ def load_seed_dir(app, seed_dir: Path | str | None = None) -> Counts:
     return counts
 
 
-
 # --------------------------------------------------------------------------- single writes and imports
 
-WRITABLE = ("id", "date", "title", "summary", "importance", "tags", "actors", "location", "sources", "timelines")
+WRITABLE = (
+    "id",
+    "date",
+    "title",
+    "summary",
+    "importance",
+    "tags",
+    "actors",
+    "location",
+    "sources",
+    "timelines",
+)
 
 
 def writable_fields(doc: dict[str, Any]) -> dict[str, Any]:
@@ -328,14 +351,30 @@ def prepare_one(store: Store, data: Any, event_id: str | None = None) -> dict[st
 
 
 # Checking one item gives (kind, payload):
-ROW = 0         # valid, with an id: payload is the packed row (see pack)
-NO_ID = 1       # valid, id to be derived while writing: payload is the loaded fields
-INVALID = 2     # payload is the field errors
+ROW = 0  # valid, with an id: payload is the packed row (see pack)
+NO_ID = 1  # valid, id to be derived while writing: payload is the loaded fields
+INVALID = 2  # payload is the field errors
 UNREADABLE = 3  # a raw NDJSON line that is not JSON: payload is the reason
 
 # The packed row, one flat tuple (cheap to send from a worker process):
-P_ID, P_START, P_END, P_CLASS, P_YEAR, P_MONTH, P_PRECISION, P_IMPORTANCE, P_COUNTRY, P_LAT, P_LON, \
-    P_HASH, P_DOC, P_TERMS, P_FTS, P_TIMELINES = range(16)
+(
+    P_ID,
+    P_START,
+    P_END,
+    P_CLASS,
+    P_YEAR,
+    P_MONTH,
+    P_PRECISION,
+    P_IMPORTANCE,
+    P_COUNTRY,
+    P_LAT,
+    P_LON,
+    P_HASH,
+    P_DOC,
+    P_TERMS,
+    P_FTS,
+    P_TIMELINES,
+) = range(16)
 FTS_COLUMNS = ("title", "summary", "actors", "place", "quotes")
 
 
@@ -361,9 +400,22 @@ def pack(event: dict[str, Any], now: str) -> tuple:
     doc["version"] = 1
     start, end = parsed.start_day, parsed.end_day
     return (
-        event["id"], start, end, span_class(start, end), parsed.start_year, parsed.start_month, parsed.precision,
-        event["importance"], location.get("country"), location.get("lat"), location.get("lon"), content_hash,
-        orjson.dumps(doc).decode(), terms, fts, event["timelines"],
+        event["id"],
+        start,
+        end,
+        span_class(start, end),
+        parsed.start_year,
+        parsed.start_month,
+        parsed.precision,
+        event["importance"],
+        location.get("country"),
+        location.get("lat"),
+        location.get("lon"),
+        content_hash,
+        orjson.dumps(doc).decode(),
+        terms,
+        fts,
+        event["timelines"],
     )
 
 
@@ -372,11 +424,20 @@ def unpack(packed: tuple) -> dict[str, Any]:
     event = orjson.loads(packed[P_DOC])
     del event["created_at"], event["updated_at"], event["version"]
     return {
-        "id": packed[P_ID], "start_key": packed[P_START], "end_key": packed[P_END],
-        "start_year": packed[P_YEAR], "start_month": packed[P_MONTH], "precision": packed[P_PRECISION],
-        "importance": packed[P_IMPORTANCE], "country": packed[P_COUNTRY], "lat": packed[P_LAT],
-        "lon": packed[P_LON], "content_hash": packed[P_HASH], "event": event, "terms": list(packed[P_TERMS]),
-        "fts": dict(zip(FTS_COLUMNS, packed[P_FTS])),
+        "id": packed[P_ID],
+        "start_key": packed[P_START],
+        "end_key": packed[P_END],
+        "start_year": packed[P_YEAR],
+        "start_month": packed[P_MONTH],
+        "precision": packed[P_PRECISION],
+        "importance": packed[P_IMPORTANCE],
+        "country": packed[P_COUNTRY],
+        "lat": packed[P_LAT],
+        "lon": packed[P_LON],
+        "content_hash": packed[P_HASH],
+        "event": event,
+        "terms": list(packed[P_TERMS]),
+        "fts": dict(zip(FTS_COLUMNS, packed[P_FTS], strict=True)),
     }
 
 
@@ -409,8 +470,9 @@ def _worker_start() -> None:
 CHECK_CHUNK = 500  # items a worker checks per task
 
 
-def _check_in_workers(items: Iterable[Any], now: str, chunk: int = CHECK_CHUNK, processes: int = 1,
-                      in_flight: int = 8) -> Iterator[tuple[int, Any]]:
+def _check_in_workers(
+    items: Iterable[Any], now: str, chunk: int = CHECK_CHUNK, processes: int = 1, in_flight: int = 8
+) -> Iterator[tuple[int, Any]]:
     """The same as ``check_item`` over ``items``, computed by worker processes while this
     one writes. Give them raw NDJSON lines (bytes) and they parse too, so this process
     only reads lines and writes rows. At most ``in_flight`` chunks are out at once, so
@@ -459,9 +521,17 @@ class _RowWriter:
         pass
 
 
-def import_items(store: Store, items: Iterable[Any], *, dry_run: bool = False, progress=None,
-                 create_timelines: bool = False, parallel: bool = False, bulk: bool = False,
-                 bulk_options: dict[str, Any] | None = None) -> Counts:
+def import_items(
+    store: Store,
+    items: Iterable[Any],
+    *,
+    dry_run: bool = False,
+    progress=None,
+    create_timelines: bool = False,
+    parallel: bool = False,
+    bulk: bool = False,
+    bulk_options: dict[str, Any] | None = None,
+) -> Counts:
     """Validate and upsert a stream of events in ONE transaction: all or nothing.
 
     Items are validated and written as they come, so memory stays flat however long the
@@ -480,13 +550,29 @@ def import_items(store: Store, items: Iterable[Any], *, dry_run: bool = False, p
     """
     now = utc_now()
     checked = _check_in_workers(items, now) if parallel else (check_item(item, now) for item in items)
-    return write_checked(store, checked, now, dry_run=dry_run, progress=progress,
-                         create_timelines=create_timelines, bulk=bulk, bulk_options=bulk_options)
+    return write_checked(
+        store,
+        checked,
+        now,
+        dry_run=dry_run,
+        progress=progress,
+        create_timelines=create_timelines,
+        bulk=bulk,
+        bulk_options=bulk_options,
+    )
 
 
-def write_checked(store: Store, checked: Iterable[tuple[int, Any]], now: str, *, dry_run: bool = False,
-                  progress=None, create_timelines: bool = False, bulk: bool = False,
-                  bulk_options: dict[str, Any] | None = None) -> Counts:
+def write_checked(
+    store: Store,
+    checked: Iterable[tuple[int, Any]],
+    now: str,
+    *,
+    dry_run: bool = False,
+    progress=None,
+    create_timelines: bool = False,
+    bulk: bool = False,
+    bulk_options: dict[str, Any] | None = None,
+) -> Counts:
     """The writing half of :func:`import_items`: ``checked`` holds :func:`check_item`'s
     ``(kind, payload)`` for each item, in input order, made with this ``now``. Everything
     that needs the database (timelines, repeated ids, derived ids, the writes, the one
@@ -507,7 +593,8 @@ def write_checked(store: Store, checked: Iterable[tuple[int, Any]], now: str, *,
         store.conn.execute("PRAGMA temp_store = FILE")
     store.conn.execute("BEGIN IMMEDIATE")
     try:
-        from . import bulk as bulk_module, store as store_module
+        from . import bulk as bulk_module
+        from . import store as store_module
 
         if bulk and bulk_module.MIRRORS_SCHEMA == store_module.SCHEMA_VERSION:
             writer: Any = bulk_module.BulkWriter(store, now, counts, **(bulk_options or {}))
@@ -545,8 +632,9 @@ def write_checked(store: Store, checked: Iterable[tuple[int, Any]], now: str, *,
             if errors:
                 continue  # nothing more will be written; keep validating to report every error
             if kind == NO_ID:
-                payload["id"] = slugs.derive_id(payload["date"], payload["title"],
-                                                lambda c: c in seen or store.event_exists(c))
+                payload["id"] = slugs.derive_id(
+                    payload["date"], payload["title"], lambda c: c in seen or store.event_exists(c)
+                )
                 seen.add(payload["id"])
                 payload = pack(build_event(payload), now)
             writer.add(payload)

@@ -4,11 +4,13 @@ Strict: duplicate keys, NaN and Infinity are errors. Streams: a JSON array or ND
 read item by item from a binary file, so an import never holds more than one item (and
 one read buffer) in memory besides the file itself.
 """
+
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 
 class JSONError(ValueError):
@@ -47,7 +49,9 @@ def _walk(value: Any) -> None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise ValueError("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape without its pair)") from None
+            raise ValueError(
+                "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape without its pair)"
+            ) from None
     elif isinstance(value, dict):
         for key, item in value.items():
             _walk(key)
@@ -126,7 +130,7 @@ class _Reader:
             self.eof = True
         # Drop what was consumed so the buffer holds at most one item plus a chunk.
         self.consumed += self.pos
-        self.buf, self.pos = self.buf[self.pos:] + text, 0
+        self.buf, self.pos = self.buf[self.pos :] + text, 0
         return bool(data) or bool(text)
 
     def skip_ws(self) -> str:
@@ -153,7 +157,7 @@ class _Reader:
                 if self._more():
                     continue
             try:
-                _check_text(value, self.buf[self.pos:end])
+                _check_text(value, self.buf[self.pos : end])
             except ValueError as exc:
                 raise JSONError(f"invalid JSON item at character {self.offset()}: {exc}") from None
             self.pos = end

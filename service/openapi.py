@@ -17,6 +17,7 @@ Every error response is ``application/problem+json`` with the ``Problem`` schema
 ``type`` limited to the problem kinds of :data:`service.errors.KINDS` that carry its status.
 The problem kinds are also listed in ``info.description``, which /docs renders.
 """
+
 from __future__ import annotations
 
 from apispec import BasePlugin
@@ -30,16 +31,24 @@ from .schemas import SLUG_PATTERN, ProblemSchema
 from .slugs import RESERVED_IDS
 
 _HEADERS = {
-    "X-Request-ID": {"description": "The request id (echoed when the client sent a valid one); it is in every log line.",
-                     "schema": {"type": "string"}},
-    "ETag": {"description": "The entity tag of this representation; send it back in If-None-Match or If-Match.",
-             "schema": {"type": "string"}},
+    "X-Request-ID": {
+        "description": "The request id (echoed when the client sent a valid one); it is in every log line.",
+        "schema": {"type": "string"},
+    },
+    "ETag": {
+        "description": "The entity tag of this representation; send it back in If-None-Match or If-Match.",
+        "schema": {"type": "string"},
+    },
     "Location": {"description": "The URL of the resource.", "schema": {"type": "string"}},
-    "Link": {"description": "`<...>; rel=\"next\"` when there is a next page.", "schema": {"type": "string"}},
-    "WWW-Authenticate": {"description": "`Bearer realm=\"timeline\"` with an error code when a token was sent.",
-                         "schema": {"type": "string"}},
-    "Retry-After": {"description": "Seconds until the token may write again.",
-                    "schema": {"type": "integer", "minimum": 0}},
+    "Link": {"description": '`<...>; rel="next"` when there is a next page.', "schema": {"type": "string"}},
+    "WWW-Authenticate": {
+        "description": '`Bearer realm="timeline"` with an error code when a token was sent.',
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {
+        "description": "Seconds until the token may write again.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
     "Allow": {"description": "The methods the path takes.", "schema": {"type": "string"}},
 }
 
@@ -70,12 +79,17 @@ def problem_kinds(status: int) -> list[str]:
 
 def problem_markdown() -> str:
     """The problem types as a Markdown section (part of info.description, shown at /docs)."""
-    lines = ["# Problem types", "",
-             "Every error is an RFC 9457 `application/problem+json` document: `type` (one of the URIs "
-             "below), `title` (stable per type), `status`, `detail` (specific to the request), "
-             "`errors` (field or item index → messages) and `request_id`. Each type URI resolves "
-             "to a page about it.", "",
-             "| type | status | title | meaning |", "| --- | --- | --- | --- |"]
+    lines = [
+        "# Problem types",
+        "",
+        "Every error is an RFC 9457 `application/problem+json` document: `type` (one of the URIs "
+        "below), `title` (stable per type), `status`, `detail` (specific to the request), "
+        "`errors` (field or item index → messages) and `request_id`. Each type URI resolves "
+        "to a page about it.",
+        "",
+        "| type | status | title | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
     for kind, (status, title, meaning) in KINDS.items():
         lines.append(f"| [`/problems/{kind}`](/problems/{kind}) | {status} | {title} | {meaning} |")
     return "\n".join(lines)
@@ -113,8 +127,9 @@ def _problem_response(spec, status: int) -> str:
     name = f"Problem{status}"
     if name not in spec.components.responses:
         kinds = problem_kinds(status) or ["bad-request" if status < 500 else "internal"]
-        description = " ".join(f"`/problems/{k}`: {KINDS[k][2]}" if k in KINDS else f"`/problems/{k}`"
-                               for k in kinds)
+        description = " ".join(
+            f"`/problems/{k}`: {KINDS[k][2]}" if k in KINDS else f"`/problems/{k}`" for k in kinds
+        )
         headers = {"X-Request-ID": {"$ref": "#/components/headers/X-Request-ID"}}
         if status == 401:
             headers["WWW-Authenticate"] = dict(_HEADERS["WWW-Authenticate"], required=True)
@@ -122,12 +137,22 @@ def _problem_response(spec, status: int) -> str:
             headers["Retry-After"] = dict(_HEADERS["Retry-After"], required=True)
         if status == 405:
             headers["Allow"] = dict(_HEADERS["Allow"], required=True)
-        schema = {"allOf": [{"$ref": "#/components/schemas/Problem"},
-                            {"type": "object", "properties": {
-                                "type": {"type": "string", "enum": [f"/problems/{k}" for k in kinds]},
-                                "status": {"type": "integer", "enum": [status]}}}]}
-        spec.components.response(name, {"description": description, "headers": headers,
-                                        "content": {PROBLEM_TYPE: {"schema": schema}}})
+        schema = {
+            "allOf": [
+                {"$ref": "#/components/schemas/Problem"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "type": {"type": "string", "enum": [f"/problems/{k}" for k in kinds]},
+                        "status": {"type": "integer", "enum": [status]},
+                    },
+                },
+            ]
+        }
+        spec.components.response(
+            name,
+            {"description": description, "headers": headers, "content": {PROBLEM_TYPE: {"schema": schema}}},
+        )
     return name
 
 
@@ -159,7 +184,11 @@ class HttpRulesPlugin(BasePlugin):
     def path_helper(self, path=None, operations=None, parameters=None, **kwargs):
         """Path parameters that name events and timelines are slugs."""
         for param in parameters or []:
-            if isinstance(param, dict) and param.get("in") == "path" and param.get("name") in ("event_id", "slug"):
+            if (
+                isinstance(param, dict)
+                and param.get("in") == "path"
+                and param.get("name") in ("event_id", "slug")
+            ):
                 param.setdefault("schema", {"type": "string"})["pattern"] = SLUG_PATTERN
                 if param["name"] == "event_id":  # /events/histogram, /facets and /import are not events
                     param["schema"]["not"] = {"enum": sorted(RESERVED_IDS)}
@@ -171,8 +200,12 @@ class HttpRulesPlugin(BasePlugin):
         whose first branch admits any object at all; state ``allOf: [$ref], nullable`` instead."""
         for prop in (definition or {}).get("properties", {}).values():
             branches = prop.get("anyOf") if isinstance(prop, dict) else None
-            if (isinstance(branches, list) and len(branches) == 2 and branches[0] == {"type": "object", "nullable": True}
-                    and "$ref" in branches[1]):
+            if (
+                isinstance(branches, list)
+                and len(branches) == 2
+                and branches[0] == {"type": "object", "nullable": True}
+                and "$ref" in branches[1]
+            ):
                 del prop["anyOf"]
                 prop["allOf"] = [branches[1]]
                 prop["nullable"] = True
@@ -182,7 +215,9 @@ class HttpRulesPlugin(BasePlugin):
         """PATCH takes a JSON Merge Patch of what PUT takes: every property optional, and
         null (removing the field) allowed for the optional ones."""
         put = (self.spec._paths.get(path) or {}).get("put") or {}
-        ref = (((put.get("requestBody") or {}).get("content") or {}).get("application/json") or {}).get("schema")
+        ref = (((put.get("requestBody") or {}).get("content") or {}).get("application/json") or {}).get(
+            "schema"
+        )
         if not (isinstance(ref, dict) and "$ref" in ref):
             return
         name = ref["$ref"].rsplit("/", 1)[-1]
@@ -200,11 +235,16 @@ class HttpRulesPlugin(BasePlugin):
                     props[key] = {"allOf": [prop], "nullable": True}
                 else:
                     props[key] = {**prop, "nullable": True}
-            self.spec.components.schema(patch_name, {
-                "type": "object", "additionalProperties": target.get("additionalProperties", False),
-                "properties": props,
-                "description": f"A JSON Merge Patch (RFC 7396) of {name}: the fields to change; null removes an "
-                               "optional field. Required fields cannot be removed."})
+            self.spec.components.schema(
+                patch_name,
+                {
+                    "type": "object",
+                    "additionalProperties": target.get("additionalProperties", False),
+                    "properties": props,
+                    "description": f"A JSON Merge Patch (RFC 7396) of {name}: the fields to change; null removes an "
+                    "optional field. Required fields cannot be removed.",
+                },
+            )
         schema = {"$ref": f"#/components/schemas/{patch_name}"}
         for content in op.get("requestBody", {}).get("content", {}).values():
             content["schema"] = schema
@@ -226,17 +266,34 @@ class HttpRulesPlugin(BasePlugin):
                     self._ref_problem(responses, int(key))
             self._ref_problem(responses, 500)
             if method == "get":
-                params.append({"name": "If-None-Match", "in": "header", "required": False,
-                               "schema": {"type": "string"},
-                               "description": "An ETag this client holds: `304` when it is still current."})
-                responses.setdefault("304", {"description": "Not modified: the ETag sent is current.",
-                                             "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}})
+                params.append(
+                    {
+                        "name": "If-None-Match",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string"},
+                        "description": "An ETag this client holds: `304` when it is still current.",
+                    }
+                )
+                responses.setdefault(
+                    "304",
+                    {
+                        "description": "Not modified: the ETag sent is current.",
+                        "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+                    },
+                )
                 if path and "{" in path:
                     self._ref_problem(responses, 404)
             if method in ("put", "patch", "delete"):
-                params.append({"name": "If-Match", "in": "header", "required": False,
-                               "schema": {"type": "string"},
-                               "description": "Change only if the resource is still at this ETag; else `412`."})
+                params.append(
+                    {
+                        "name": "If-Match",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string"},
+                        "description": "Change only if the resource is still at this ETag; else `412`.",
+                    }
+                )
                 self._ref_problem(responses, 412)
             if op.get("security"):
                 for status in (401, 403, 429):
@@ -247,7 +304,9 @@ class HttpRulesPlugin(BasePlugin):
             if any(isinstance(p, dict) and p.get("in") == "query" for p in params):
                 self._ref_problem(responses, 400)  # a bad query parameter
                 self._ref_problem(responses, 414)  # a request target over 16 KiB
-            if any(p.get("name") == "format" and p.get("in") == "query" for p in params if isinstance(p, dict)):
+            if any(
+                p.get("name") == "format" and p.get("in") == "query" for p in params if isinstance(p, dict)
+            ):
                 self._all_formats(responses)
             for key, response in responses.items():
                 if not isinstance(response, dict) or "$ref" in response:
@@ -273,15 +332,25 @@ class HttpRulesPlugin(BasePlugin):
             if media in content:
                 continue
             if media == "application/json":
-                schema = {"anyOf": [page, {"$ref": "#/components/schemas/TimelineJS"},
-                                    {"type": "array", "items": {"$ref": "#/components/schemas/VisItem"}}],
-                          "description": "The page (`format=json`), a TimelineJS document "
-                                         "(`format=timelinejs`) or vis-timeline items (`format=vis`)."}
+                schema = {
+                    "anyOf": [
+                        page,
+                        {"$ref": "#/components/schemas/TimelineJS"},
+                        {"type": "array", "items": {"$ref": "#/components/schemas/VisItem"}},
+                    ],
+                    "description": "The page (`format=json`), a TimelineJS document "
+                    "(`format=timelinejs`) or vis-timeline items (`format=vis`).",
+                }
             elif media == "application/geo+json":
-                schema = {"type": "object", "required": ["type", "features"],
-                          "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
-                                         "features": {"type": "array", "items": {"type": "object"}}},
-                          "description": "A GeoJSON FeatureCollection of the located events (`format=geojson`)."}
+                schema = {
+                    "type": "object",
+                    "required": ["type", "features"],
+                    "properties": {
+                        "type": {"type": "string", "enum": ["FeatureCollection"]},
+                        "features": {"type": "array", "items": {"type": "object"}},
+                    },
+                    "description": "A GeoJSON FeatureCollection of the located events (`format=geojson`).",
+                }
             else:
                 schema = {"type": "string", "description": f"`format={fmt}`: every matching event."}
             content[media] = {"schema": schema}
@@ -315,7 +384,12 @@ class TimelineApi(Api):
 def init_spec(api: Api) -> None:
     """Security scheme and the description that /docs renders (called by create_app)."""
     api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer",
-                       "description": "A token made with `timeline tokens create`; write scope for writes."})
+        "bearerAuth",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token made with `timeline tokens create`; write scope for writes.",
+        },
+    )
     api.spec.options.setdefault("info", {})
     api.spec.options["info"]["description"] = DESCRIPTION + problem_markdown()

@@ -3,19 +3,36 @@
 Field rules live here once; the API, the importer and the seed loader all validate through
 these schemas, and /openapi.json is generated from them.
 """
+
 from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from . import dates, slugs
 from .countries import ASSIGNED as COUNTRIES
 
 READ_ONLY_EVENT_FIELDS = (
-    "start", "end", "precision", "approximate", "uncertain", "display_date",
-    "created_at", "updated_at", "version",
+    "start",
+    "end",
+    "precision",
+    "approximate",
+    "uncertain",
+    "display_date",
+    "created_at",
+    "updated_at",
+    "version",
 )
 PRECISIONS = ("day", "month", "year", "decade", "century", "millennium")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -23,7 +40,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # /openapi.json shows them; the calendar and relations need the validators themselves).
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,119}$"
 NO_CONTROL_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
-_EDTF_POINT = r"(-?[0-9X]{4}(-[0-9X]{2}(-[0-9X]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?[?~%]?)"
+_EDTF_POINT = (
+    r"(-?[0-9X]{4}(-[0-9X]{2}(-[0-9X]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?[?~%]?)"
+)
 EDTF_PATTERN = rf"^({_EDTF_POINT}|{_EDTF_POINT}?/({_EDTF_POINT}|\.\.)?|\.\./{_EDTF_POINT})$"
 EDTF_POINT_PATTERN = rf"^{_EDTF_POINT}$"
 _NUM = r"-?[0-9]{1,3}(\.[0-9]{1,8})?"
@@ -63,7 +82,9 @@ def _length(min_len: int | None, max_len: int) -> validate.Length:
 
 def _slug(value: str) -> None:
     if not slugs.is_slug(value):
-        raise ValidationError("Must be a slug: lower-case letters, digits and hyphens, starting with a letter or digit, at most 120 characters.")
+        raise ValidationError(
+            "Must be a slug: lower-case letters, digits and hyphens, starting with a letter or digit, at most 120 characters."
+        )
 
 
 def _edtf(value: str) -> None:
@@ -98,15 +119,25 @@ class LocationSchema(Schema):
         unknown = RAISE
 
     name = Text(validate=_length(1, 200), metadata={"description": "Place name."})
-    country = fields.String(validate=_country, metadata={"description": "ISO 3166-1 alpha-2, upper case.", "enum": sorted(COUNTRIES)})
-    lat = fields.Float(validate=validate.Range(-90, 90), allow_nan=False, metadata={"description": "Latitude, WGS 84."})
-    lon = fields.Float(validate=validate.Range(-180, 180), allow_nan=False, metadata={"description": "Longitude, WGS 84."})
+    country = fields.String(
+        validate=_country,
+        metadata={"description": "ISO 3166-1 alpha-2, upper case.", "enum": sorted(COUNTRIES)},
+    )
+    lat = fields.Float(
+        validate=validate.Range(-90, 90), allow_nan=False, metadata={"description": "Latitude, WGS 84."}
+    )
+    lon = fields.Float(
+        validate=validate.Range(-180, 180), allow_nan=False, metadata={"description": "Longitude, WGS 84."}
+    )
 
     @pre_load
     def strict_numbers(self, data, **kwargs):
         if isinstance(data, dict):
-            errors = {k: ["Not a valid number."] for k in ("lat", "lon")
-                      if k in data and (isinstance(data[k], bool) or not isinstance(data[k], (int, float)))}
+            errors = {
+                k: ["Not a valid number."]
+                for k in ("lat", "lon")
+                if k in data and (isinstance(data[k], bool) or not isinstance(data[k], (int, float)))
+            }
             if errors:
                 raise ValidationError(errors)
         return data
@@ -114,7 +145,9 @@ class LocationSchema(Schema):
     @validates_schema
     def coordinates_together(self, data, **kwargs):
         if ("lat" in data) != ("lon" in data):
-            raise ValidationError("lat and lon come together or not at all.", "lat" if "lat" not in data else "lon")
+            raise ValidationError(
+                "lat and lon come together or not at all.", "lat" if "lat" not in data else "lon"
+            )
         if not data:
             raise ValidationError("A location needs at least a name, a country or coordinates.", "name")
 
@@ -123,10 +156,14 @@ class SourceSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    url = fields.String(validate=[_length(1, 2000), _http_url], metadata={"description": "Absolute http(s) URL."})
+    url = fields.String(
+        validate=[_length(1, 2000), _http_url], metadata={"description": "Absolute http(s) URL."}
+    )
     title = Text(validate=_length(1, 300))
     publisher = Text(validate=_length(1, 200))
-    published = fields.String(validate=_edtf, metadata={"description": "EDTF date of publication.", "pattern": EDTF_PATTERN})
+    published = fields.String(
+        validate=_edtf, metadata={"description": "EDTF date of publication.", "pattern": EDTF_PATTERN}
+    )
     quote = Text(validate=_length(0, 2000), metadata={"description": "Words copied from the source."})
 
     @validates_schema
@@ -180,15 +217,32 @@ class EventSchema(Schema):
         unknown = RAISE
         ordered = True
 
-    id = fields.String(validate=_event_id, metadata={"description": "Slug; derived from date and title when absent. Not histogram, facets or import.", "pattern": SLUG_PATTERN})
-    date = fields.String(required=True, validate=_edtf, metadata={"description": "EDTF date (levels 0 and 1); invalid calendar dates are refused.", "example": "2021-07-02", "pattern": EDTF_PATTERN})
+    id = fields.String(
+        validate=_event_id,
+        metadata={
+            "description": "Slug; derived from date and title when absent. Not histogram, facets or import.",
+            "pattern": SLUG_PATTERN,
+        },
+    )
+    date = fields.String(
+        required=True,
+        validate=_edtf,
+        metadata={
+            "description": "EDTF date (levels 0 and 1); invalid calendar dates are refused.",
+            "example": "2021-07-02",
+            "pattern": EDTF_PATTERN,
+        },
+    )
     title = Text(required=True, validate=_length(1, 200))
     summary = Text(validate=_length(0, 5000), allow_none=True)
     importance = StrictInteger(validate=validate.Range(1, 5), metadata={"description": "1-5, default 3."})
     tags = _list(Text(validate=[_length(1, 100), _slug], metadata={"pattern": SLUG_PATTERN}), 50)
     actors = _list(Text(validate=_length(1, 100)), 50)
-    timelines = _list(Text(validate=[_length(1, 100), _slug], metadata={"pattern": SLUG_PATTERN}), 50,
-                      metadata={"description": "Slugs of existing timelines."})
+    timelines = _list(
+        Text(validate=[_length(1, 100), _slug], metadata={"pattern": SLUG_PATTERN}),
+        50,
+        metadata={"description": "Slugs of existing timelines."},
+    )
     location = fields.Nested(LocationSchema, allow_none=True)
     sources = _list(fields.Nested(SourceSchema), 20)
 
@@ -204,8 +258,16 @@ class EventOutSchema(Schema):
 
     id = fields.String(required=True)
     date = fields.String(required=True)
-    start = fields.String(allow_none=True, required=True, metadata={"description": "Earliest day, ISO 8601; null when open or unknown."})
-    end = fields.String(allow_none=True, required=True, metadata={"description": "Latest day, ISO 8601; null when open or unknown."})
+    start = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Earliest day, ISO 8601; null when open or unknown."},
+    )
+    end = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Latest day, ISO 8601; null when open or unknown."},
+    )
     precision = fields.String(required=True, validate=validate.OneOf(PRECISIONS))
     approximate = fields.Boolean(required=True)
     uncertain = fields.Boolean(required=True)
@@ -225,7 +287,9 @@ class EventOutSchema(Schema):
 
 class EventPageSchema(Schema):
     items = fields.List(fields.Nested(EventOutSchema), required=True)
-    next = fields.String(allow_none=True, required=True, metadata={"description": "Opaque cursor of the next page, or null."})
+    next = fields.String(
+        allow_none=True, required=True, metadata={"description": "Opaque cursor of the next page, or null."}
+    )
     limit = fields.Integer(required=True)
     total = fields.Integer(metadata={"description": "Number of matches; only with count=true."})
 
@@ -234,15 +298,21 @@ class TimelineSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    slug = fields.String(validate=_event_id, metadata={"pattern": SLUG_PATTERN, "description": "Required on POST; on PUT the path names it."})
+    slug = fields.String(
+        validate=_event_id,
+        metadata={"pattern": SLUG_PATTERN, "description": "Required on POST; on PUT the path names it."},
+    )
     title = Text(required=True, validate=_length(1, 200))
     description = Text(validate=_length(0, 5000), allow_none=True)
 
     @pre_load
     def drop_read_only(self, data, **kwargs):
         if isinstance(data, dict):
-            data = {k: v for k, v in data.items()
-                    if k not in ("event_count", "start", "end", "created_at", "updated_at", "version")}
+            data = {
+                k: v
+                for k, v in data.items()
+                if k not in ("event_count", "start", "end", "created_at", "updated_at", "version")
+            }
         return data
 
 
@@ -271,7 +341,9 @@ class _BBoxField(fields.String):
             raise ValidationError("Must be min_lon,min_lat,max_lon,max_lat: four numbers.")
         min_lon, min_lat, max_lon, max_lat = parts
         if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
-            raise ValidationError("Longitudes must lie in -180..180 and latitudes in -90..90 with min_lat <= max_lat.")
+            raise ValidationError(
+                "Longitudes must lie in -180..180 and latitudes in -90..90 with min_lat <= max_lat."
+            )
         return (min_lon, min_lat, max_lon, max_lat)
 
 
@@ -289,17 +361,41 @@ class EventQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    from_ = _PointField(data_key="from", metadata={"description": "EDTF single date; its earliest day starts the window.", "example": "2021-07", "pattern": EDTF_POINT_PATTERN})
-    to = _PointField(metadata={"description": "EDTF single date; its latest day ends the window; not before `from`.", "example": "2021-07", "pattern": EDTF_POINT_PATTERN})
+    from_ = _PointField(
+        data_key="from",
+        metadata={
+            "description": "EDTF single date; its earliest day starts the window.",
+            "example": "2021-07",
+            "pattern": EDTF_POINT_PATTERN,
+        },
+    )
+    to = _PointField(
+        metadata={
+            "description": "EDTF single date; its latest day ends the window; not before `from`.",
+            "example": "2021-07",
+            "pattern": EDTF_POINT_PATTERN,
+        }
+    )
     match = fields.String(load_default="overlap", validate=validate.OneOf(MATCHES))
-    q = fields.String(validate=validate.Length(max=5000), metadata={"description": "Words to search for (never query syntax)."})
+    q = fields.String(
+        validate=validate.Length(max=5000),
+        metadata={"description": "Words to search for (never query syntax)."},
+    )
     tag = fields.List(fields.String(validate=validate.Length(max=100)), validate=validate.Length(max=50))
     actor = fields.List(fields.String(validate=validate.Length(max=100)), validate=validate.Length(max=50))
     country = fields.List(fields.String(validate=validate.Length(max=2)), validate=validate.Length(max=50))
     timeline = fields.List(fields.String(validate=validate.Length(max=120)), validate=validate.Length(max=50))
-    precision = fields.List(fields.String(validate=validate.OneOf(PRECISIONS)), validate=validate.Length(max=6))
+    precision = fields.List(
+        fields.String(validate=validate.OneOf(PRECISIONS)), validate=validate.Length(max=6)
+    )
     min_importance = fields.Integer(strict=False, validate=validate.Range(1, 5))
-    bbox = _BBoxField(metadata={"description": "min_lon,min_lat,max_lon,max_lat (lon -180..180, lat -90..90, min_lat <= max_lat)", "example": "60,29,75,39", "pattern": BBOX_PATTERN})
+    bbox = _BBoxField(
+        metadata={
+            "description": "min_lon,min_lat,max_lon,max_lat (lon -180..180, lat -90..90, min_lat <= max_lat)",
+            "example": "60,29,75,39",
+            "pattern": BBOX_PATTERN,
+        }
+    )
 
     @validates_schema
     def window_in_order(self, data, **kwargs):
@@ -310,17 +406,21 @@ class EventQuerySchema(Schema):
 class EventListQuerySchema(EventQuerySchema):
     sort = fields.String(load_default="date", validate=validate.OneOf(SORTS))
     limit = fields.Integer(strict=False, load_default=50, validate=validate.Range(1, MAX_PAGE))
-    cursor = fields.String(validate=validate.Length(max=MAX_CURSOR), metadata={"description": "The opaque `next` value of the previous page."})
+    cursor = fields.String(
+        validate=validate.Length(max=MAX_CURSOR),
+        metadata={"description": "The opaque `next` value of the previous page."},
+    )
     count = fields.Boolean(load_default=False, truthy=set(COUNT_TRUE), falsy=set(COUNT_FALSE))
     format = fields.String(validate=validate.OneOf(FORMATS))
-    group = fields.String(validate=validate.OneOf(("tag", "actor", "country", "timeline")),
-                          metadata={"description": "Grouping field for the timelinejs and vis formats."})
+    group = fields.String(
+        validate=validate.OneOf(("tag", "actor", "country", "timeline")),
+        metadata={"description": "Grouping field for the timelinejs and vis formats."},
+    )
 
     @validates_schema
     def relevance_needs_q(self, data, **kwargs):
         if data.get("sort") == "relevance" and not data.get("q"):
             raise ValidationError("sort=relevance needs a q.", "sort")
-
 
     # The query keys fast_load understands; any other key (even one the schema would
     # ignore) sends the request through the full load.
@@ -329,7 +429,9 @@ class EventListQuerySchema(EventQuerySchema):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._defaults = {name: self.fields[name].load_default for name in ("match", "sort", "limit", "count")}
+        self._defaults = {
+            name: self.fields[name].load_default for name in ("match", "sort", "limit", "count")
+        }
 
     def fast_load(self, args) -> dict | None:
         """The result of ``load`` for the common query (a date window, a page size, a
@@ -378,12 +480,17 @@ class EventListQuerySchema(EventQuerySchema):
 
 
 class HistogramQuerySchema(EventQuerySchema):
-    interval = fields.String(load_default="year", validate=validate.OneOf(("day", "month", "year", "decade", "century")))
+    interval = fields.String(
+        load_default="year", validate=validate.OneOf(("day", "month", "year", "decade", "century"))
+    )
 
 
 class FacetQuerySchema(EventQuerySchema):
-    facet = fields.List(fields.String(validate=validate.OneOf(("tags", "actors", "timelines", "country", "precision"))),
-                        load_default=lambda: ["tags", "actors", "country", "precision"], validate=validate.Length(max=5))
+    facet = fields.List(
+        fields.String(validate=validate.OneOf(("tags", "actors", "timelines", "country", "precision"))),
+        load_default=lambda: ["tags", "actors", "country", "precision"],
+        validate=validate.Length(max=5),
+    )
     size = fields.Integer(strict=False, load_default=20, validate=validate.Range(1, 500))
 
 

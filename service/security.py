@@ -18,6 +18,7 @@
   ``Retry-After``. Every authenticated write attempt counts, accepted or not. A fixed window
   lets a token make up to twice the rate across a minute boundary.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -33,8 +34,10 @@ from .errors import ApiError, problem
 
 log = logging.getLogger("service")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_BASE = ("default-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; "
-         "object-src 'none'; base-uri 'self'; form-action 'self'")
+_BASE = (
+    "default-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'"
+)
 #: The widget page: no inline style elements needed (vis-timeline's peer build sets styles
 #: through the CSSOM), and any site may frame it.
 WIDGET_CSP = _BASE + "; style-src 'self'; frame-ancestors *"
@@ -47,8 +50,16 @@ WIDGET_PATHS = frozenset({"/"})
 
 ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, X-Request-ID"
 EXPOSED_HEADERS = "ETag, Link, Location, Retry-After, X-Request-ID"
-_COMPRESSIBLE = ("text/", "application/json", "application/problem+json", "application/geo+json",
-                 "application/x-ndjson", "application/javascript", "image/svg+xml", "application/xml")
+_COMPRESSIBLE = (
+    "text/",
+    "application/json",
+    "application/problem+json",
+    "application/geo+json",
+    "application/x-ndjson",
+    "application/javascript",
+    "image/svg+xml",
+    "application/xml",
+)
 GZIP_MIN_BYTES = 1024
 GZIP_STREAM_LEVEL = 1
 _gzip_cache: dict[tuple[str, str], bytes] = {}
@@ -75,8 +86,11 @@ def _preflight():
     if not allowed:
         return problem("not-found", "No resource at this path.")
     if method not in allowed:
-        return problem("method-not-allowed", f"{request.path} does not take {method or 'that method'}.",
-                       headers={"Allow": ", ".join(allowed + ["OPTIONS"])})
+        return problem(
+            "method-not-allowed",
+            f"{request.path} does not take {method or 'that method'}.",
+            headers={"Allow": ", ".join(allowed + ["OPTIONS"])},
+        )
     if method in WRITE_METHODS and not origin_may_write(origin):
         return problem("forbidden", f"The origin '{origin}' may not write to this service.")
     response = current_app.response_class(status=204)
@@ -111,11 +125,15 @@ def _counter_db(database: str) -> sqlite3.Connection:
         cache = _counters.conns = {}
     conn = cache.get(database)
     if conn is None:
-        conn = sqlite3.connect(database + "-ratelimit", isolation_level=None, timeout=10, check_same_thread=False)
+        conn = sqlite3.connect(
+            database + "-ratelimit", isolation_level=None, timeout=10, check_same_thread=False
+        )
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = OFF")  # counters: losing the last second of them is harmless
-        conn.execute("CREATE TABLE IF NOT EXISTS write_counts (token TEXT NOT NULL, minute INTEGER NOT NULL, "
-                     "count INTEGER NOT NULL, PRIMARY KEY (token, minute)) WITHOUT ROWID")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS write_counts (token TEXT NOT NULL, minute INTEGER NOT NULL, "
+            "count INTEGER NOT NULL, PRIMARY KEY (token, minute)) WITHOUT ROWID"
+        )
         cache[database] = conn
     return conn
 
@@ -148,8 +166,11 @@ def check_write_rate(store, token_name: str) -> None:
         return  # fail open: the write itself will wait for, or fail on, the same lock
     if count > limit:
         retry = max(1, int((window + 1) * 60 - now + 0.999))
-        raise ApiError("rate-limited", f"The token '{token_name}' may write {limit} times a minute; "
-                       f"retry in {retry} s.", headers={"Retry-After": str(retry)})
+        raise ApiError(
+            "rate-limited",
+            f"The token '{token_name}' may write {limit} times a minute; retry in {retry} s.",
+            headers={"Retry-After": str(retry)},
+        )
 
 
 def _gzip_stream(pieces):
@@ -171,8 +192,10 @@ def _gzip_stream(pieces):
 def _gzip(response) -> None:
     if response.status_code != 200 or "Content-Encoding" in response.headers or request.method == "HEAD":
         return
-    if "gzip" not in request.headers.get("Accept-Encoding", "").lower() \
-            or request.accept_encodings.quality("gzip") <= 0:
+    if (
+        "gzip" not in request.headers.get("Accept-Encoding", "").lower()
+        or request.accept_encodings.quality("gzip") <= 0
+    ):
         return
     mimetype = response.mimetype or ""
     if not mimetype.startswith(_COMPRESSIBLE):
@@ -215,8 +238,10 @@ def init_app(app: Flask) -> None:
         origin = request.headers.get("Origin")
         if request.method in WRITE_METHODS and origin is not None and request.routing_exception is None:
             if not origin_may_write(origin):
-                raise ApiError("forbidden", f"The origin '{origin}' may not write to this service; "
-                               "see TIMELINE_WRITE_ORIGINS.")
+                raise ApiError(
+                    "forbidden",
+                    f"The origin '{origin}' may not write to this service; see TIMELINE_WRITE_ORIGINS.",
+                )
         return None
 
     @app.after_request

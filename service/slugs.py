@@ -1,4 +1,5 @@
 """Slug rules shared by event ids, tags and timeline slugs, and id derivation."""
+
 from __future__ import annotations
 
 import re

@@ -16,19 +16,21 @@ year, ...). Within one class, an event that overlaps ``[from, to]`` must start i
 end_key, id)``. A query runs once per class, each part in index order, and the parts are
 merged; open-ended and very long events form one unbounded class, which is small.
 """
+
 from __future__ import annotations
 
 import logging
 import secrets
-import time
-from collections import Counter
 import sqlite3
 import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import orjson
 import sqlite_utils
@@ -85,7 +87,7 @@ def _past(where: list[str], params: list[Any], after_start: int, descending: boo
     """Whether every row of a class part starts strictly after the cursor's start (before
     it, descending), so the part needs no keyset condition: on the first pages of a
     window, whose cursors are still among the open-start events, none but that part does."""
-    for cond, value in zip(where, params):
+    for cond, value in zip(where, params, strict=True):
         if cond == ("e.start_key < ?" if descending else "e.start_key > ?"):
             if (value <= after_start) if descending else (value >= after_start):
                 return True
@@ -97,8 +99,9 @@ def _past(where: list[str], params: list[Any], after_start: int, descending: boo
 
 # A page of (start_key, end_key, id, pk) rows joined with their documents, as UTF-8 bytes
 # (the response is bytes: no decode and encode of every document on the way through).
-_WITH_DOCS = ("SELECT u.start_key, u.end_key, u.id, CAST(d.doc AS BLOB) FROM ({}) AS u "
-              "JOIN event_docs d ON d.pk = u.pk")
+_WITH_DOCS = (
+    "SELECT u.start_key, u.end_key, u.id, CAST(d.doc AS BLOB) FROM ({}) AS u JOIN event_docs d ON d.pk = u.pk"
+)
 
 
 def _top(counts: Counter, size: int) -> list[tuple[Any, int]]:
@@ -110,7 +113,7 @@ _row_key = itemgetter(0, 1, 2)  # (start_key, end_key, id): a page's order
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class StoreError(Exception):
@@ -276,23 +279,33 @@ def add_facet_counts(execute, first_pk: int, tables: tuple[str, ...] = ("day", "
     span = "ON CONFLICT (facet, span_class, start_key, end_key, value) DO UPDATE SET n = n + excluded.n"
     shift = DAY_BLOCK_SHIFT
     if "day" in tables:
-        execute(f"""INSERT INTO day_facet_counts (facet, block, value, n)
+        execute(
+            f"""INSERT INTO day_facet_counts (facet, block, value, n)
                     SELECT kind, start_key >> {shift}, value, count(*) FROM event_terms
-                    WHERE span_class = 0 AND event >= ? GROUP BY 1, 2, 3 {day}""", (first_pk,))
+                    WHERE span_class = 0 AND event >= ? GROUP BY 1, 2, 3 {day}""",
+            (first_pk,),
+        )
         for column in ("country", "precision"):
-            execute(f"""INSERT INTO day_facet_counts (facet, block, value, n)
+            execute(
+                f"""INSERT INTO day_facet_counts (facet, block, value, n)
                         SELECT '{column}', start_key >> {shift}, {column}, count(*) FROM events
                         WHERE span_class = 0 AND {column} IS NOT NULL AND pk >= ? GROUP BY 2, 3 {day}""",
-                    (first_pk,))
+                (first_pk,),
+            )
     if "span" in tables:
-        execute(f"""INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
+        execute(
+            f"""INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
                     SELECT kind, span_class, start_key, end_key, value, count(*) FROM event_terms
-                    WHERE span_class > 0 AND event >= ? GROUP BY 1, 2, 3, 4, 5 {span}""", (first_pk,))
+                    WHERE span_class > 0 AND event >= ? GROUP BY 1, 2, 3, 4, 5 {span}""",
+            (first_pk,),
+        )
         for column in ("country", "precision"):
-            execute(f"""INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
+            execute(
+                f"""INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
                         SELECT '{column}', span_class, start_key, end_key, {column}, count(*) FROM events
                         WHERE span_class > 0 AND {column} IS NOT NULL AND pk >= ? GROUP BY 2, 3, 4, 5 {span}""",
-                    (first_pk,))
+                (first_pk,),
+            )
 
 
 def fill_facet_counts(execute, executemany) -> None:
@@ -305,21 +318,43 @@ def fill_facet_counts(execute, executemany) -> None:
     terms = ("actor", "tag", "timeline")
     # Facets in key order ('actor' < 'country' < 'precision' < 'tag' < 'timeline'), so every
     # row lands after the last one.
-    day = {kind: ("SELECT start_key >> ?, value FROM event_terms WHERE kind = ? AND span_class = 0 "
-                  "ORDER BY start_key", (shift, kind)) for kind in terms}
-    span = {kind: ("SELECT span_class, start_key, end_key, value FROM event_terms WHERE kind = ? "
-                   "AND span_class > 0 ORDER BY span_class, start_key, end_key", (kind,)) for kind in terms}
+    day = {
+        kind: (
+            "SELECT start_key >> ?, value FROM event_terms WHERE kind = ? AND span_class = 0 "
+            "ORDER BY start_key",
+            (shift, kind),
+        )
+        for kind in terms
+    }
+    span = {
+        kind: (
+            "SELECT span_class, start_key, end_key, value FROM event_terms WHERE kind = ? "
+            "AND span_class > 0 ORDER BY span_class, start_key, end_key",
+            (kind,),
+        )
+        for kind in terms
+    }
     for column in ("country", "precision"):
-        day[column] = (f"SELECT start_key >> ?, {column} FROM events WHERE span_class = 0 "
-                       f"AND {column} IS NOT NULL ORDER BY start_key", (shift,))
-        span[column] = (f"SELECT span_class, start_key, end_key, {column} FROM events WHERE span_class > 0 "
-                        f"AND {column} IS NOT NULL ORDER BY span_class, start_key, end_key", ())
-    for table, sources, width in (("day_facet_counts (facet, block, value, n)", day, 1),
-                                  ("span_facet_counts (facet, span_class, start_key, end_key, value, n)", span, 3)):
+        day[column] = (
+            f"SELECT start_key >> ?, {column} FROM events WHERE span_class = 0 "
+            f"AND {column} IS NOT NULL ORDER BY start_key",
+            (shift,),
+        )
+        span[column] = (
+            f"SELECT span_class, start_key, end_key, {column} FROM events WHERE span_class > 0 "
+            f"AND {column} IS NOT NULL ORDER BY span_class, start_key, end_key",
+            (),
+        )
+    for table, sources, width in (
+        ("day_facet_counts (facet, block, value, n)", day, 1),
+        ("span_facet_counts (facet, span_class, start_key, end_key, value, n)", span, 3),
+    ):
         marks = ", ".join("?" * (width + 3))
         for facet in sorted(sources):
-            executemany(f"INSERT INTO {table} VALUES ({marks})",
-                        _grouped_counts(facet, execute(*sources[facet]), width))
+            executemany(
+                f"INSERT INTO {table} VALUES ({marks})",
+                _grouped_counts(facet, execute(*sources[facet]), width),
+            )
 
 
 def _grouped_counts(facet: str, rows: Iterable[tuple], width: int) -> Iterator[tuple]:
@@ -407,8 +442,10 @@ def _migration_8(db: sqlite_utils.Database) -> None:
     # between segments; the default is put back afterwards. (FTS5's own 'rebuild' cannot
     # read this view: SQLite 3.40 answers "SQL logic error", because of json_each.)
     db.execute("INSERT INTO events_fts (events_fts, rank) VALUES ('hashsize', 33554432)")
-    db.execute("INSERT INTO events_fts (rowid, title, summary, actors, place, quotes) "
-               "SELECT pk, title, summary, actors, place, quotes FROM events_fts_text")
+    db.execute(
+        "INSERT INTO events_fts (rowid, title, summary, actors, place, quotes) "
+        "SELECT pk, title, summary, actors, place, quotes FROM events_fts_text"
+    )
     db.execute("INSERT INTO events_fts (events_fts, rank) VALUES ('hashsize', 1048576)")
     db.execute("DELETE FROM events_fts_config WHERE k = 'hashsize'")  # the default, as before
 
@@ -418,7 +455,16 @@ def _summary(migration) -> str:
     return (migration.__doc__ or migration.__name__).strip().splitlines()[0]
 
 
-MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7, _migration_8]
+MIGRATIONS = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+    _migration_5,
+    _migration_6,
+    _migration_7,
+    _migration_8,
+]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -427,7 +473,7 @@ assert len(MIGRATIONS) == SCHEMA_VERSION
 _local = threading.local()
 
 
-def connect(path: str) -> "Store":
+def connect(path: str) -> Store:
     """The calling thread's Store for ``path`` (one connection per thread and file)."""
     cache = getattr(_local, "stores", None)
     if cache is None:
@@ -464,7 +510,7 @@ class Store:
     # ----------------------------------------------------------------- transactions
 
     @contextmanager
-    def write(self) -> Iterator["Store"]:
+    def write(self) -> Iterator[Store]:
         """One short ``BEGIN IMMEDIATE`` transaction: all of the block or none of it."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
@@ -494,8 +540,13 @@ class Store:
             self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             current = self.schema_version()
             if 0 < current < SCHEMA_VERSION:
-                _log.info("migrating %s from schema %d to %d (%d events; a large archive takes a while)",
-                          self.path, current, SCHEMA_VERSION, self.event_count())
+                _log.info(
+                    "migrating %s from schema %d to %d (%d events; a large archive takes a while)",
+                    self.path,
+                    current,
+                    SCHEMA_VERSION,
+                    self.event_count(),
+                )
             for number in range(current + 1, SCHEMA_VERSION + 1):
                 started = time.perf_counter()
                 MIGRATIONS[number - 1](self.db)
@@ -503,8 +554,12 @@ class Store:
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(number),)
                 )
                 if current:
-                    _log.info("schema %d: %s (%.1f s)", number, _summary(MIGRATIONS[number - 1]),
-                              time.perf_counter() - started)
+                    _log.info(
+                        "schema %d: %s (%.1f s)",
+                        number,
+                        _summary(MIGRATIONS[number - 1]),
+                        time.perf_counter() - started,
+                    )
             if self.conn.execute("SELECT 1 FROM meta WHERE key = 'secret'").fetchone() is None:
                 self.conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('secret', ?)", (secrets.token_hex(32),)
@@ -532,7 +587,8 @@ class Store:
     def get_event(self, event_id: str) -> tuple[str, int] | None:
         """(doc JSON, version) of one event, or None."""
         row = self.conn.execute(
-            "SELECT d.doc, e.version FROM events e JOIN event_docs d ON d.pk = e.pk WHERE e.id = ?", (event_id,)
+            "SELECT d.doc, e.version FROM events e JOIN event_docs d ON d.pk = e.pk WHERE e.id = ?",
+            (event_id,),
         ).fetchone()
         return (row[0], row[1]) if row else None
 
@@ -545,11 +601,19 @@ class Store:
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self.conn.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk))
+            found.update(
+                r[0] for r in self.conn.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk)
+            )
         return found
 
-    def upsert_event(self, row: dict[str, Any], *, now: str | None = None, if_version: int | None = None,
-                     create_only: bool = False) -> tuple[str, str]:
+    def upsert_event(
+        self,
+        row: dict[str, Any],
+        *,
+        now: str | None = None,
+        if_version: int | None = None,
+        create_only: bool = False,
+    ) -> tuple[str, str]:
         """Create or replace one event inside the caller's transaction.
 
         ``row`` carries the indexed columns, ``event`` (the event dict without
@@ -560,7 +624,8 @@ class Store:
         """
         now = now or utc_now()
         existing = self.conn.execute(
-            "SELECT pk, version, created_at, updated_at, content_hash, seq FROM events WHERE id = ?", (row["id"],)
+            "SELECT pk, version, created_at, updated_at, content_hash, seq FROM events WHERE id = ?",
+            (row["id"],),
         ).fetchone()
         if existing is not None and create_only:
             raise Conflict(row["id"])
@@ -588,9 +653,22 @@ class Store:
             self._keep_old_doc(pk, existing[5])
         seq = self._record_change("upsert", row["id"], now)
         values = (
-            row["id"], row["start_key"], row["end_key"], span_class(row["start_key"], row["end_key"]),
-            row["start_year"], row["start_month"], row["precision"], row["importance"], row["country"],
-            row["lat"], row["lon"], version, created_at, now, row["content_hash"], seq,
+            row["id"],
+            row["start_key"],
+            row["end_key"],
+            span_class(row["start_key"], row["end_key"]),
+            row["start_year"],
+            row["start_month"],
+            row["precision"],
+            row["importance"],
+            row["country"],
+            row["lat"],
+            row["lon"],
+            version,
+            created_at,
+            now,
+            row["content_hash"],
+            seq,
         )
         if existing is None:
             cur = self.conn.execute(
@@ -625,7 +703,9 @@ class Store:
 
     def delete_event(self, event_id: str, *, if_version: int | None = None, now: str | None = None) -> None:
         """Delete inside the caller's transaction; NotFound / PreconditionFailed as for upsert."""
-        existing = self.conn.execute("SELECT pk, version, seq FROM events WHERE id = ?", (event_id,)).fetchone()
+        existing = self.conn.execute(
+            "SELECT pk, version, seq FROM events WHERE id = ?", (event_id,)
+        ).fetchone()
         if existing is None:
             raise NotFound(event_id)
         if if_version is not None and existing[1] != if_version:
@@ -649,21 +729,29 @@ class Store:
                   JOIN event_terms t ON t.event = e.pk WHERE e.pk = ?1
                 UNION ALL SELECT 'precision', span_class, start_key, end_key, precision FROM events WHERE pk = ?1
                 UNION ALL SELECT 'country', span_class, start_key, end_key, country FROM events
-                          WHERE pk = ?1 AND country IS NOT NULL""", (pk,)).fetchall()
+                          WHERE pk = ?1 AND country IS NOT NULL""",
+            (pk,),
+        ).fetchall()
         if not values:
             return
         if values[0][1] == 0:
             keys = [(facet, start >> shift, value) for facet, _cls, start, _end, value in values]
-            upsert = ("INSERT INTO day_facet_counts (facet, block, value, n) VALUES (?, ?, ?, ?) "
-                      "ON CONFLICT (facet, block, value) DO UPDATE SET n = n + excluded.n")
+            upsert = (
+                "INSERT INTO day_facet_counts (facet, block, value, n) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (facet, block, value) DO UPDATE SET n = n + excluded.n"
+            )
             prune = "DELETE FROM day_facet_counts WHERE facet = ? AND block = ? AND value = ? AND n <= 0"
         else:
             keys = values
-            upsert = ("INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n) "
-                      "VALUES (?, ?, ?, ?, ?, ?) "
-                      "ON CONFLICT (facet, span_class, start_key, end_key, value) DO UPDATE SET n = n + excluded.n")
-            prune = ("DELETE FROM span_facet_counts WHERE facet = ? AND span_class = ? AND start_key = ? "
-                     "AND end_key = ? AND value = ? AND n <= 0")
+            upsert = (
+                "INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n) "
+                "VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (facet, span_class, start_key, end_key, value) DO UPDATE SET n = n + excluded.n"
+            )
+            prune = (
+                "DELETE FROM span_facet_counts WHERE facet = ? AND span_class = ? AND start_key = ? "
+                "AND end_key = ? AND value = ? AND n <= 0"
+            )
         self.conn.executemany(upsert, [(*k, delta) for k in keys])
         if delta < 0:
             self.conn.executemany(prune, keys)
@@ -671,14 +759,17 @@ class Store:
     def _record_change(self, op: str, event_id: str, at: str) -> int:
         """Append a change to the feed; its seq. Its document is the event's current one,
         read from event_docs while the change is the event's latest (see _migration_8)."""
-        return self.conn.execute("INSERT INTO changes (op, id, at) VALUES (?, ?, ?)", (op, event_id, at)).lastrowid
+        return self.conn.execute(
+            "INSERT INTO changes (op, id, at) VALUES (?, ?, ?)", (op, event_id, at)
+        ).lastrowid
 
     def _keep_old_doc(self, pk: int, seq: int | None) -> None:
         """Before event ``pk``'s document is replaced or deleted: copy it into its latest
         change ``seq``, which from now on is history (None: that change has its own copy)."""
         if seq is not None:
-            self.conn.execute("UPDATE changes SET doc = (SELECT doc FROM event_docs WHERE pk = ?) WHERE seq = ?",
-                              (pk, seq))
+            self.conn.execute(
+                "UPDATE changes SET doc = (SELECT doc FROM event_docs WHERE pk = ?) WHERE seq = ?", (pk, seq)
+            )
 
     # ----------------------------------------------------------------- reading lists
 
@@ -690,9 +781,7 @@ class Store:
             values = f.get(key)
             if values:
                 marks = ",".join("?" * len(values))
-                where.append(
-                    f"e.pk IN (SELECT event FROM event_terms WHERE kind = ? AND value IN ({marks}))"
-                )
+                where.append(f"e.pk IN (SELECT event FROM event_terms WHERE kind = ? AND value IN ({marks}))")
                 params += [kind, *values]
         if f.get("in_timeline"):
             where.append("e.pk IN (SELECT event FROM event_terms WHERE kind = 'timeline' AND value = ?)")
@@ -777,8 +866,9 @@ class Store:
             parts.append((cls, where, params))
         return parts
 
-    def list_queries(self, f: dict[str, Any], limit: int, after: tuple | None = None,
-                     descending: bool = False) -> tuple[str, list[tuple[str, list[Any]]]]:
+    def list_queries(
+        self, f: dict[str, Any], limit: int, after: tuple | None = None, descending: bool = False
+    ) -> tuple[str, list[tuple[str, list[Any]]]]:
         """The SQL that list_events runs: (plan, [(sql, params)]), one statement.
 
         plan ``classes``: a UNION ALL of one range on events_chrono per span class, each
@@ -813,7 +903,9 @@ class Store:
             if after is not None:
                 where, p = _seek(where, p, after, descending)
             where = where + filter_where + ([keyset] if checked else [])
-            arms.append(f"SELECT e.start_key, e.end_key, e.id, e.pk FROM events e WHERE {' AND '.join(where)}")
+            arms.append(
+                f"SELECT e.start_key, e.end_key, e.id, e.pk FROM events e WHERE {' AND '.join(where)}"
+            )
             params += p + filter_params + (list(after) if checked else [])
         # One compound statement: SQLite merges the per-class ranges (each already in index
         # order: "MERGE (UNION ALL)", no sort) and stops after `limit` rows, so a page reads
@@ -821,8 +913,9 @@ class Store:
         union = " UNION ALL ".join(arms) + f" ORDER BY 1 {order}, 2 {order}, 3 {order} LIMIT ?"
         return "classes", [(_WITH_DOCS.format(union), params + [limit])]
 
-    def list_events(self, f: dict[str, Any], limit: int, after: tuple | None = None,
-                    descending: bool = False) -> list[tuple[int, int, str, bytes]]:
+    def list_events(
+        self, f: dict[str, Any], limit: int, after: tuple | None = None, descending: bool = False
+    ) -> list[tuple[int, int, str, bytes]]:
         """Up to ``limit`` matches in chronological order (or its exact reverse).
 
         Returns (start_key, end_key, id, doc) tuples, doc as UTF-8 JSON bytes. ``after`` is the key of the last row
@@ -835,8 +928,9 @@ class Store:
         rows.sort(key=_row_key, reverse=descending)
         return rows
 
-    def iter_events(self, f: dict[str, Any], descending: bool = False, batch: int = 1000,
-                    cap: int | None = None) -> Iterator[bytes]:
+    def iter_events(
+        self, f: dict[str, Any], descending: bool = False, batch: int = 1000, cap: int | None = None
+    ) -> Iterator[bytes]:
         """Every match's doc (UTF-8 JSON bytes) in order, fetched in keyset batches so memory stays flat."""
         after = None
         sent = 0
@@ -916,8 +1010,9 @@ class Store:
             return union, params, "1", [], False
         return f"{union} CROSS JOIN events e ON e.pk = w.pk", params, where_sql, filter_params, True
 
-    def start_counts(self, f: dict[str, Any], grain: str,
-                     bucket: Callable[[int], Any] | None = None) -> tuple[list[tuple], int, str]:
+    def start_counts(
+        self, f: dict[str, Any], grain: str, bucket: Callable[[int], Any] | None = None
+    ) -> tuple[list[tuple], int, str]:
         """Counts of matches grouped by their start, ascending, the number with no start, and
         the grain of the rows: ``day`` (start_key), ``month`` (start_year, start_month) or
         ``year`` (start_year). Over everything it reads the covering index (start_year,
@@ -929,8 +1024,11 @@ class Store:
         a whole 16-day block of one-day events that lies in one bucket is one row at its
         first day; blocks across a bucket edge and the window's ragged edges are read from
         the index, longer events from span_facet_counts grouped by start."""
-        if bucket is not None and (f.get("from_day") is not None or f.get("to_day") is not None) \
-                and not self._filters(f)[0]:
+        if (
+            bucket is not None
+            and (f.get("from_day") is not None or f.get("to_day") is not None)
+            and not self._filters(f)[0]
+        ):
             return self._window_start_counts(f, bucket)
         if f.get("from_day") is not None or f.get("to_day") is not None:
             src, sp, where, wp, _joined = self._matches_from(f, "w.pk, w.start_key")
@@ -952,15 +1050,18 @@ class Store:
         ).fetchone()[0]
         return rows, unbucketed, grain
 
-    def _window_start_counts(self, f: dict[str, Any], bucket: Callable[[int], Any]) -> tuple[list[tuple], int, str]:
+    def _window_start_counts(
+        self, f: dict[str, Any], bucket: Callable[[int], Any]
+    ) -> tuple[list[tuple], int, str]:
         """start_counts of a plain date window, from the facet counts (see start_counts)."""
         blocks, day_parts, long_parts = self._window_count_parts(f)
         by_day: Counter = Counter()
         split: list[tuple[int, int]] = []  # day ranges of the whole blocks that cross a bucket edge
         if blocks is not None:
             for block, n in self.conn.execute(
-                    "SELECT block, n FROM day_facet_counts WHERE facet = 'precision' AND block BETWEEN ? AND ?",
-                    blocks):
+                "SELECT block, n FROM day_facet_counts WHERE facet = 'precision' AND block BETWEEN ? AND ?",
+                blocks,
+            ):
                 first = block << DAY_BLOCK_SHIFT
                 last = first + DAY_BLOCK - 1
                 if bucket(first) == bucket(last):
@@ -974,17 +1075,22 @@ class Store:
             arms.append("SELECT e.start_key AS start_key, 1 AS n FROM events e WHERE " + " AND ".join(where))
             params += p
         if split:  # one index range per split run, however many (a month histogram has hundreds)
-            arms.append("SELECT e.start_key AS start_key, 1 AS n FROM json_each(?) AS r CROSS JOIN events e "
-                        "ON e.span_class = 0 AND e.start_key >= json_extract(r.value, '$[0]') "
-                        "AND e.start_key <= json_extract(r.value, '$[1]')")
+            arms.append(
+                "SELECT e.start_key AS start_key, 1 AS n FROM json_each(?) AS r CROSS JOIN events e "
+                "ON e.span_class = 0 AND e.start_key >= json_extract(r.value, '$[0]') "
+                "AND e.start_key <= json_extract(r.value, '$[1]')"
+            )
             params.append(orjson.dumps(split).decode())
         for where, p in long_parts:
-            arms.append("SELECT e.start_key, e.n FROM span_facet_counts e WHERE e.facet = 'precision' AND "
-                        + " AND ".join(where))
+            arms.append(
+                "SELECT e.start_key, e.n FROM span_facet_counts e WHERE e.facet = 'precision' AND "
+                + " AND ".join(where)
+            )
             params += p
         if arms:
             for start, n in self.conn.execute(
-                    f"SELECT start_key, sum(n) FROM ({' UNION ALL '.join(arms)}) GROUP BY start_key", params):
+                f"SELECT start_key, sum(n) FROM ({' UNION ALL '.join(arms)}) GROUP BY start_key", params
+            ):
                 by_day[start] += n
         unbucketed = by_day.pop(OPEN_START, 0)
         return sorted(by_day.items()), unbucketed, "day"
@@ -1000,20 +1106,25 @@ class Store:
         facet_counts, one facet at a time over the matching events.
         """
         names = list(dict.fromkeys(names))
-        plain_window = ((f.get("from_day") is not None or f.get("to_day") is not None)
-                        and not self._filters(f)[0])
+        plain_window = (f.get("from_day") is not None or f.get("to_day") is not None) and not self._filters(
+            f
+        )[0]
         result: dict[str, list[tuple[str, int]]] = {}
         if plain_window and ("country" in names or "precision" in names):
             counts: dict[str, Counter] = {"country": Counter(), "precision": Counter()}
             blocks, day_parts, long_parts = self._window_count_parts(f)
             arms, params = [], []
             if blocks is not None:
-                arms.append("SELECT facet, value, n FROM day_facet_counts "
-                            "WHERE facet IN ('country', 'precision') AND block BETWEEN ? AND ?")
+                arms.append(
+                    "SELECT facet, value, n FROM day_facet_counts "
+                    "WHERE facet IN ('country', 'precision') AND block BETWEEN ? AND ?"
+                )
                 params += blocks
             for where, p in long_parts:
-                arms.append("SELECT e.facet, e.value, e.n FROM span_facet_counts e "
-                            "WHERE e.facet IN ('country', 'precision') AND " + " AND ".join(where))
+                arms.append(
+                    "SELECT e.facet, e.value, e.n FROM span_facet_counts e "
+                    "WHERE e.facet IN ('country', 'precision') AND " + " AND ".join(where)
+                )
                 params += p
             for facet, value, n in self.conn.execute(" UNION ALL ".join(arms), params) if arms else ():
                 counts[facet][value] += n
@@ -1022,7 +1133,9 @@ class Store:
                 arms.append("SELECT e.country, e.precision FROM events e WHERE " + " AND ".join(where))
                 params += p
             if arms:
-                for (country, precision), n in Counter(self.conn.execute(" UNION ALL ".join(arms), params)).items():
+                for (country, precision), n in Counter(
+                    self.conn.execute(" UNION ALL ".join(arms), params)
+                ).items():
                     if country is not None:
                         counts["country"][country] += n
                     counts["precision"][precision] += n
@@ -1057,8 +1170,11 @@ class Store:
         if first > last:
             return None, day_parts, long_parts
         day = "e.span_class = ? AND e.start_key >= ? AND e.start_key <= ?"
-        edges = [([day], [0, a, b]) for a, b in ((lo, (first << DAY_BLOCK_SHIFT) - 1),
-                                                 ((last + 1) << DAY_BLOCK_SHIFT, hi)) if a <= b]
+        edges = [
+            ([day], [0, a, b])
+            for a, b in ((lo, (first << DAY_BLOCK_SHIFT) - 1), ((last + 1) << DAY_BLOCK_SHIFT, hi))
+            if a <= b
+        ]
         return (first, last), edges, long_parts
 
     def term_facet_query(self, f: dict[str, Any], kind: str, size: int) -> tuple[str, list[Any]]:
@@ -1070,13 +1186,20 @@ class Store:
             arms.append("SELECT value, n FROM day_facet_counts WHERE facet = ? AND block BETWEEN ? AND ?")
             params += [kind, *blocks]
         for where, p in day_parts:
-            arms.append("SELECT e.value AS value, 1 AS n FROM event_terms e WHERE e.kind = ? AND " + " AND ".join(where))
+            arms.append(
+                "SELECT e.value AS value, 1 AS n FROM event_terms e WHERE e.kind = ? AND "
+                + " AND ".join(where)
+            )
             params += [kind, *p]
         for where, p in long_parts:
-            arms.append("SELECT e.value, e.n FROM span_facet_counts e WHERE e.facet = ? AND " + " AND ".join(where))
+            arms.append(
+                "SELECT e.value, e.n FROM span_facet_counts e WHERE e.facet = ? AND " + " AND ".join(where)
+            )
             params += [kind, *p]
-        sql = (f"SELECT value, sum(n) AS total FROM ({' UNION ALL '.join(arms)}) "
-               "GROUP BY value ORDER BY total DESC, value LIMIT ?")
+        sql = (
+            f"SELECT value, sum(n) AS total FROM ({' UNION ALL '.join(arms)}) "
+            "GROUP BY value ORDER BY total DESC, value LIMIT ?"
+        )
         return sql, [*params, size]
 
     def facet_counts(self, f: dict[str, Any], facet: str, size: int) -> list[tuple[str, int]]:
@@ -1085,12 +1208,16 @@ class Store:
         if facet in ("tags", "actors", "timelines"):
             kind = facet[:-1]
             if src == "events e" and where == "1":
-                sql = ("SELECT value, count(*) AS n FROM event_terms WHERE kind = ? "
-                       "GROUP BY value ORDER BY n DESC, value LIMIT ?")
+                sql = (
+                    "SELECT value, count(*) AS n FROM event_terms WHERE kind = ? "
+                    "GROUP BY value ORDER BY n DESC, value LIMIT ?"
+                )
                 return self.conn.execute(sql, [kind, size]).fetchall()
             key = "e.pk" if joined else "w.pk"
-            sql = (f"SELECT t.value, count(*) AS n FROM {src} CROSS JOIN event_terms t "
-                   f"ON t.event = {key} AND t.kind = ? WHERE {where} GROUP BY t.value ORDER BY n DESC, t.value LIMIT ?")
+            sql = (
+                f"SELECT t.value, count(*) AS n FROM {src} CROSS JOIN event_terms t "
+                f"ON t.event = {key} AND t.kind = ? WHERE {where} GROUP BY t.value ORDER BY n DESC, t.value LIMIT ?"
+            )
             return self.conn.execute(sql, [*sp, kind, *wp, size]).fetchall()
         column = {"country": "country", "precision": "precision"}[facet]
         if joined:
@@ -1098,8 +1225,10 @@ class Store:
         else:  # read from the covering index ranges, not the rows
             src, sp, where, wp, joined = self._matches_from(f, f"w.pk, w.{column}")
             column = "w." + column
-        sql = (f"SELECT {column}, count(*) AS n FROM {src} WHERE {where} AND {column} IS NOT NULL "
-               f"GROUP BY {column} ORDER BY n DESC, {column} LIMIT ?")
+        sql = (
+            f"SELECT {column}, count(*) AS n FROM {src} WHERE {where} AND {column} IS NOT NULL "
+            f"GROUP BY {column} ORDER BY n DESC, {column} LIMIT ?"
+        )
         return self.conn.execute(sql, [*sp, *wp, size]).fetchall()
 
     def explain(self, sql: str, params: Iterable[Any]) -> list[str]:
@@ -1112,7 +1241,8 @@ class Store:
 
     def get_timeline(self, slug: str) -> dict[str, Any] | None:
         row = self.conn.execute(
-            "SELECT slug, title, description, version, created_at, updated_at FROM timelines WHERE slug = ?", (slug,)
+            "SELECT slug, title, description, version, created_at, updated_at FROM timelines WHERE slug = ?",
+            (slug,),
         ).fetchone()
         return self._timeline_dict(row) if row else None
 
@@ -1129,13 +1259,25 @@ class Store:
             (row[0],),
         ).fetchone()
         return {
-            "slug": row[0], "title": row[1], "description": row[2], "version": row[3],
-            "created_at": row[4], "updated_at": row[5],
-            "event_count": stats[0], "start_key": stats[1], "end_key": stats[2],
+            "slug": row[0],
+            "title": row[1],
+            "description": row[2],
+            "version": row[3],
+            "created_at": row[4],
+            "updated_at": row[5],
+            "event_count": stats[0],
+            "start_key": stats[1],
+            "end_key": stats[2],
         }
 
-    def upsert_timeline(self, tl: dict[str, Any], *, now: str | None = None, create_only: bool = False,
-                        if_version: int | None = None) -> str:
+    def upsert_timeline(
+        self,
+        tl: dict[str, Any],
+        *,
+        now: str | None = None,
+        create_only: bool = False,
+        if_version: int | None = None,
+    ) -> str:
         """Create or replace a timeline inside the caller's transaction; returns the outcome."""
         now = now or utc_now()
         row = self.conn.execute(
@@ -1160,10 +1302,13 @@ class Store:
         return "updated"
 
     def timeline_event_ids(self, slug: str) -> list[str]:
-        return [r[0] for r in self.conn.execute(
-            "SELECT e.id FROM event_terms t JOIN events e ON e.pk = t.event WHERE t.kind = 'timeline' AND t.value = ?",
-            (slug,),
-        )]
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT e.id FROM event_terms t JOIN events e ON e.pk = t.event WHERE t.kind = 'timeline' AND t.value = ?",
+                (slug,),
+            )
+        ]
 
     def delete_timeline(self, slug: str) -> None:
         if self.conn.execute("DELETE FROM timelines WHERE slug = ?", (slug,)).rowcount == 0:
@@ -1177,7 +1322,8 @@ class Store:
         return self.conn.execute(
             """SELECT c.seq, c.op, c.id, c.at, coalesce(c.doc, CASE WHEN c.op = 'upsert' THEN
                    (SELECT d.doc FROM events e JOIN event_docs d ON d.pk = e.pk WHERE e.id = c.id) END)
-               FROM changes c WHERE c.seq > ? ORDER BY c.seq LIMIT ?""", (since, limit)
+               FROM changes c WHERE c.seq > ? ORDER BY c.seq LIMIT ?""",
+            (since, limit),
         ).fetchall()
 
     # ----------------------------------------------------------------- tokens
@@ -1193,13 +1339,15 @@ class Store:
 
     def token_by_hash(self, token_hash: str) -> tuple[str, str, str] | None:
         """(name, scope, stored hash) of the token with this hash, or None."""
-        row = self.conn.execute("SELECT name, scope, hash FROM tokens WHERE hash = ?", (token_hash,)).fetchone()
+        row = self.conn.execute(
+            "SELECT name, scope, hash FROM tokens WHERE hash = ?", (token_hash,)
+        ).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
     def touch_token(self, name: str) -> None:
         try:
             # At most one write a minute per token: last use is informative, not an audit log.
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             stale = (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
             self.conn.execute(
                 "UPDATE tokens SET last_used_at = ? WHERE name = ? AND (last_used_at IS NULL OR last_used_at < ?)",
@@ -1210,7 +1358,7 @@ class Store:
 
     def list_tokens(self) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT name, scope, created_at, last_used_at FROM tokens ORDER BY name")
-        return [dict(zip(("name", "scope", "created_at", "last_used_at"), r)) for r in rows]
+        return [dict(zip(("name", "scope", "created_at", "last_used_at"), r, strict=True)) for r in rows]
 
     def revoke_token(self, name: str) -> None:
         with self.write():

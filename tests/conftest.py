@@ -1,4 +1,5 @@
 """Shared fixtures: a real app on a real SQLite file, a live server, a real browser."""
+
 from __future__ import annotations
 
 import threading

@@ -1,5 +1,6 @@
 """Turn a database of the current schema back into what an older version left on disk,
 so that tests can migrate it forward as a real old archive would be."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -15,8 +16,10 @@ def as_schema_7(conn: sqlite3.Connection) -> None:
     conn.execute("""UPDATE changes SET doc = (SELECT d.doc FROM events e JOIN event_docs d ON d.pk = e.pk
                     WHERE e.seq = changes.seq) WHERE doc IS NULL AND op = 'upsert'""")
     conn.execute(OLD_FTS.format("events_fts_old"))
-    conn.execute("INSERT INTO events_fts_old (rowid, title, summary, actors, place, quotes) "
-                 "SELECT pk, title, summary, actors, place, quotes FROM events_fts_text")
+    conn.execute(
+        "INSERT INTO events_fts_old (rowid, title, summary, actors, place, quotes) "
+        "SELECT pk, title, summary, actors, place, quotes FROM events_fts_text"
+    )
     conn.execute("DROP TABLE events_fts")
     conn.execute("DROP VIEW events_fts_text")
     conn.execute("ALTER TABLE events_fts_old RENAME TO events_fts")

@@ -5,6 +5,7 @@ under gunicorn and Datasette on 127.0.0.1, one second of load on three queries; 
 that every server answered and that the table was printed and written. No timing is
 asserted: the figures of a smoke run on a shared machine mean nothing.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,9 +24,29 @@ def test_bench_harness_smoke(tmp_path):
     if not (shutil.which("datasette", path=str(VENV_BIN)) or shutil.which("datasette")):
         pytest.fail("datasette is not installed: it is a declared test dependency (pip install datasette)")
     out = tmp_path / "RESULTS.md"
-    argv = [sys.executable, "-m", "bench.run", "--events", "10000", "--db", str(tmp_path / "bench.db"),
-            "--duration", "1", "--windows", "20", "--out", str(out), "--import-events", "0",
-            "--only", "window overlap", "--only", "event by id", "--only", "q rare word"]
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.run",
+        "--events",
+        "10000",
+        "--db",
+        str(tmp_path / "bench.db"),
+        "--duration",
+        "1",
+        "--windows",
+        "20",
+        "--out",
+        str(out),
+        "--import-events",
+        "0",
+        "--only",
+        "window overlap",
+        "--only",
+        "event by id",
+        "--only",
+        "q rare word",
+    ]
     proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=240)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
@@ -46,9 +67,24 @@ def test_bench_harness_smoke(tmp_path):
 
     # The WSGI cost tool runs on the same file, through the fast lane and without it.
     for extra in ([], ["--no-fast-lane"]):
-        cost = subprocess.run([sys.executable, "-m", "bench.wsgi_cost", "--db", str(tmp_path / "bench.db"),
-                               "--scenario", "window overlap", "--scenario", "event by id", *extra],
-                              cwd=REPO, capture_output=True, text=True, timeout=120)
+        cost = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.wsgi_cost",
+                "--db",
+                str(tmp_path / "bench.db"),
+                "--scenario",
+                "window overlap",
+                "--scenario",
+                "event by id",
+                *extra,
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert cost.returncode == 0, (cost.stdout + cost.stderr)[-4000:]
         lines = cost.stdout.splitlines()
         assert [line.split(":")[0] for line in lines] == ["window overlap", "event by id"], cost.stdout
@@ -58,12 +94,19 @@ def test_bench_harness_smoke(tmp_path):
 def test_import_cost_smoke():
     """bench.import_cost runs both stages on generated events and reports each one; the
     writer stage wrote every checked event (the tool itself exits 1 otherwise)."""
-    proc = subprocess.run([sys.executable, "-m", "bench.import_cost", "--events", "3000", "--all"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.import_cost", "--events", "3000", "--all"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     assert re.search(r"^validation alone: [\d.]+ s = [\d.]+ us an event \(check_item", proc.stdout, re.M), out
-    assert re.search(r"^writer alone: [\d.]+ s = [\d,]+ events/s; .* 3,000 events written", proc.stdout, re.M), out
+    assert re.search(
+        r"^writer alone: [\d.]+ s = [\d,]+ events/s; .* 3,000 events written", proc.stdout, re.M
+    ), out
     for section in ("while rows arrive", "after the last row"):
         assert f"  {section}: " in proc.stdout, out
     for statement in ("INSERT events_fts", "INSERT event_terms", "INSERT events", "COMMIT"):

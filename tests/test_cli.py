@@ -1,4 +1,5 @@
 """The `timeline` command line: tokens, help texts, and the README naming every command."""
+
 from __future__ import annotations
 
 import logging
@@ -76,7 +77,10 @@ def test_tokens_create_refuses_a_duplicate_name_and_bad_scope(runner):
 def test_tokens_list_shows_name_scope_created_last_used_never_the_secret(app, client, runner):
     used = create_token(runner, "used-one", "admin")
     unused = create_token(runner, "idle-one", "read")
-    assert client.post("/api/v1/events", json=EVENT, headers={"Authorization": f"Bearer {used}"}).status_code == 201
+    assert (
+        client.post("/api/v1/events", json=EVENT, headers={"Authorization": f"Bearer {used}"}).status_code
+        == 201
+    )
     out = runner.invoke(main, ["tokens", "list"])
     assert out.exit_code == 0
     text = out.output
@@ -123,18 +127,28 @@ def test_console_script_end_to_end(tmp_path):
     """The installed `timeline` script: create a token in a fresh database, list it, revoke it."""
     script = Path(sys.executable).with_name("timeline")
     env = dict(os.environ, TIMELINE_DATABASE=str(tmp_path / "cli.db"))
-    r = subprocess.run([str(script), "tokens", "create", "ci", "--scope", "read"], env=env, capture_output=True,
-                       text=True, timeout=60, cwd=tmp_path)
+    r = subprocess.run(
+        [str(script), "tokens", "create", "ci", "--scope", "read"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     token = r.stdout.strip()
     assert len(token) >= 32 and "\n" not in token
-    listed = subprocess.run([str(script), "tokens", "list"], env=env, capture_output=True, text=True, timeout=60)
+    listed = subprocess.run(
+        [str(script), "tokens", "list"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert "ci" in listed.stdout and "read" in listed.stdout and token not in listed.stdout + listed.stderr
-    revoked = subprocess.run([str(script), "tokens", "revoke", "ci"], env=env, capture_output=True, text=True,
-                             timeout=60)
+    revoked = subprocess.run(
+        [str(script), "tokens", "revoke", "ci"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert revoked.returncode == 0
-    missing = subprocess.run([str(script), "tokens", "revoke", "ci"], env=env, capture_output=True, text=True,
-                             timeout=60)
+    missing = subprocess.run(
+        [str(script), "tokens", "revoke", "ci"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert missing.returncode != 0 and "Traceback" not in missing.stderr
 
 
@@ -153,8 +167,16 @@ COMMANDS = list(_commands(main))
 
 def test_the_contract_commands_exist():
     names = {" ".join(path) for path, _ in COMMANDS}
-    assert {"serve", "seed", "import", "export", "tokens", "tokens create", "tokens list",
-            "tokens revoke"} <= names
+    assert {
+        "serve",
+        "seed",
+        "import",
+        "export",
+        "tokens",
+        "tokens create",
+        "tokens list",
+        "tokens revoke",
+    } <= names
 
 
 @pytest.mark.parametrize("path", [p for p, _ in COMMANDS] + [()], ids=lambda p: " ".join(p) or "timeline")
@@ -169,6 +191,10 @@ def test_every_command_has_help_with_an_example(runner, path):
 def test_readme_mentions_every_command():
     """The README documents each command that exists (checked against the CLI itself)."""
     readme = (REPO / "README.md").read_text("utf-8")
-    missing = [" ".join(path) for path, _ in COMMANDS if f"timeline {' '.join(path)}" not in readme
-               and not (len(path) == 2 and f"{path[0]} {path[1]}" in readme)]
+    missing = [
+        " ".join(path)
+        for path, _ in COMMANDS
+        if f"timeline {' '.join(path)}" not in readme
+        and not (len(path) == 2 and f"{path[0]} {path[1]}" in readme)
+    ]
     assert not missing, f"README.md does not mention: {missing}"

@@ -3,6 +3,7 @@
 No 5xx, no "database is locked", every acknowledged write present at its final version,
 no gaps in any event's versions, and the change feed holds each acknowledged write once.
 """
+
 from __future__ import annotations
 
 import collections
@@ -21,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from service import auth, create_app, store as store_module
+from service import auth, create_app
+from service import store as store_module
 
 REPO = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -81,9 +83,20 @@ def server(tmp_path):
     env.pop("GUNICORN_CMD_ARGS", None)
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [str(GUNICORN), "-c", "service/gunicorn_conf.py", "--workers", "4",
-             "--bind", f"127.0.0.1:{port}", "service:create_app()"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                str(GUNICORN),
+                "-c",
+                "service/gunicorn_conf.py",
+                "--workers",
+                "4",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "service:create_app()",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -123,27 +136,50 @@ def test_concurrent_mixed_writes(server):
             title = f"thread {n} step {step}"
             op = rng.choice(["POST", "PUT", "PUT", "PATCH", "PATCH", "DELETE", "CAS"])
             if op == "POST":
-                status, raw = request(base, "POST", "/api/v1/events",
-                                      {"id": event_id, "date": "2021-07-05", "title": title, "tags": [f"t{n}"]},
-                                      token)
+                status, raw = request(
+                    base,
+                    "POST",
+                    "/api/v1/events",
+                    {"id": event_id, "date": "2021-07-05", "title": title, "tags": [f"t{n}"]},
+                    token,
+                )
                 ok = (201,)
                 expected = (201, 409)
             elif op == "PUT":
-                status, raw = request(base, "PUT", f"/api/v1/events/{event_id}",
-                                      {"date": rng.choice(["2021", "2021-07", "199X"]), "title": title,
-                                       "importance": rng.randint(1, 5)}, token)
+                status, raw = request(
+                    base,
+                    "PUT",
+                    f"/api/v1/events/{event_id}",
+                    {
+                        "date": rng.choice(["2021", "2021-07", "199X"]),
+                        "title": title,
+                        "importance": rng.randint(1, 5),
+                    },
+                    token,
+                )
                 ok = expected = (200, 201)
             elif op == "PATCH":
-                status, raw = request(base, "PATCH", f"/api/v1/events/{event_id}",
-                                      {"title": title, "summary": None if rng.random() < 0.3 else f"s{n}.{step}"},
-                                      token, content_type="application/merge-patch+json")
+                status, raw = request(
+                    base,
+                    "PATCH",
+                    f"/api/v1/events/{event_id}",
+                    {"title": title, "summary": None if rng.random() < 0.3 else f"s{n}.{step}"},
+                    token,
+                    content_type="application/merge-patch+json",
+                )
                 ok = (200,)
                 expected = (200, 404)
             elif op == "CAS":  # read, then write only if nobody wrote in between
                 etag = etag_of(base, event_id)
-                status, raw = request(base, "PATCH", f"/api/v1/events/{event_id}", {"title": title}, token,
-                                      content_type="application/merge-patch+json",
-                                      headers={"If-Match": etag} if etag else None)
+                status, raw = request(
+                    base,
+                    "PATCH",
+                    f"/api/v1/events/{event_id}",
+                    {"title": title},
+                    token,
+                    content_type="application/merge-patch+json",
+                    headers={"If-Match": etag} if etag else None,
+                )
                 ok = (200,)
                 expected = (200, 404, 412)
             else:
@@ -180,7 +216,9 @@ def test_concurrent_mixed_writes(server):
 
     # each acknowledged write is in the feed exactly once (titles make every write's document unique)
     def key(op, event_id, doc):
-        return ("delete", event_id) if op == "delete" else ("upsert", event_id, json.dumps(doc, sort_keys=True))
+        return (
+            ("delete", event_id) if op == "delete" else ("upsert", event_id, json.dumps(doc, sort_keys=True))
+        )
 
     acked = collections.Counter(key("delete" if op == "DELETE" else "upsert", i, d) for op, i, d in acks)
     fed = collections.Counter(key(c["op"], c["id"], c.get("event")) for c in feed)
@@ -234,7 +272,10 @@ def test_a_slow_import_upload_does_not_block_other_writers(server):
 
     base, tokens, _log, _db = server
     host, port = base.removeprefix("http://").split(":")
-    lines = [json.dumps({"id": f"slow-{i}", "date": "2021", "title": f"Slow {i}"}).encode() + b"\n" for i in range(3)]
+    lines = [
+        json.dumps({"id": f"slow-{i}", "date": "2021", "title": f"Slow {i}"}).encode() + b"\n"
+        for i in range(3)
+    ]
     body = b"".join(lines)
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
     try:
@@ -250,7 +291,12 @@ def test_a_slow_import_upload_does_not_block_other_writers(server):
         def fast_write():
             started = time.monotonic()
             outcome["status"], outcome["raw"] = request(
-                base, "POST", "/api/v1/events", {"id": "fast", "date": "2021", "title": "Fast"}, tokens["load"])
+                base,
+                "POST",
+                "/api/v1/events",
+                {"id": "fast", "date": "2021", "title": "Fast"},
+                tokens["load"],
+            )
             outcome["waited"] = time.monotonic() - started
 
         writer = threading.Thread(target=fast_write)

@@ -7,6 +7,7 @@ every change in the feed still returns the document it wrote, after any later wr
 and the full-text index stays exactly the index of the stored documents, token for token,
 after any updates and deletes. And an archive from before (schema 7) migrates to the same.
 """
+
 from __future__ import annotations
 
 import random
@@ -14,10 +15,11 @@ import sqlite3
 
 import orjson
 import pytest
+from legacy_schema import OLD_FTS, as_schema_7
 
 from bench.generate import Generator
-from legacy_schema import OLD_FTS, as_schema_7
-from service import ingest, store as store_module
+from service import ingest
+from service import store as store_module
 
 SEARCHES = ["report", "minister", "müller", "union", "border", "changed", "nothing-here"]
 
@@ -63,21 +65,32 @@ def feed(st: store_module.Store) -> list[tuple[str, str, str | None]]:
 
 def instances(conn: sqlite3.Connection, table: str) -> list[tuple]:
     """Every token of a full-text index: (term, rowid, column, position)."""
-    conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{table}_inst USING fts5vocab(main, {table}, 'instance')")
-    return conn.execute(f"SELECT term, doc, col, offset FROM temp.{table}_inst ORDER BY 1, 2, 3, 4").fetchall()
+    conn.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{table}_inst USING fts5vocab(main, {table}, 'instance')"
+    )
+    return conn.execute(
+        f"SELECT term, doc, col, offset FROM temp.{table}_inst ORDER BY 1, 2, 3, 4"
+    ).fetchall()
 
 
 def index_from_view(conn: sqlite3.Connection) -> list[tuple]:
     """The tokens of a full-text index built afresh from the stored documents (the view)."""
     conn.execute(OLD_FTS.format("from_view"))
-    conn.execute("INSERT INTO from_view (rowid, title, summary, actors, place, quotes) "
-                 "SELECT pk, title, summary, actors, place, quotes FROM events_fts_text")
+    conn.execute(
+        "INSERT INTO from_view (rowid, title, summary, actors, place, quotes) "
+        "SELECT pk, title, summary, actors, place, quotes FROM events_fts_text"
+    )
     return instances(conn, "from_view")
 
 
 def searches(st: store_module.Store) -> dict[str, list]:
-    return {q: st.conn.execute("SELECT rowid FROM events_fts WHERE events_fts MATCH ? ORDER BY rowid",
-                               (orjson.dumps(q).decode(),)).fetchall() for q in SEARCHES}
+    return {
+        q: st.conn.execute(
+            "SELECT rowid FROM events_fts WHERE events_fts MATCH ? ORDER BY rowid",
+            (orjson.dumps(q).decode(),),
+        ).fetchall()
+        for q in SEARCHES
+    }
 
 
 @pytest.fixture
@@ -95,10 +108,14 @@ def test_every_change_keeps_the_document_it_wrote(st, seed):
     assert feed(st) == expected
     # The documents are stored once: only history (a change that is no longer its event's
     # latest) carries a copy.
-    current = st.conn.execute("SELECT count(*) FROM changes c JOIN events e ON e.seq = c.seq "
-                              "WHERE c.doc IS NULL").fetchone()[0]
+    current = st.conn.execute(
+        "SELECT count(*) FROM changes c JOIN events e ON e.seq = c.seq WHERE c.doc IS NULL"
+    ).fetchone()[0]
     assert current == st.event_count() > 0
-    assert st.conn.execute("SELECT count(*) FROM changes WHERE doc IS NULL AND op = 'upsert'").fetchone()[0] == current
+    assert (
+        st.conn.execute("SELECT count(*) FROM changes WHERE doc IS NULL AND op = 'upsert'").fetchone()[0]
+        == current
+    )
 
 
 @pytest.mark.parametrize("seed", [4, 5])
@@ -112,8 +129,10 @@ def test_the_search_index_is_the_index_of_the_stored_documents(st, seed):
         event = orjson.loads(doc)
         for key in ("created_at", "updated_at", "version"):
             del event[key]
-        conn.execute("INSERT INTO from_ingest (rowid, title, summary, actors, place, quotes) VALUES (?,?,?,?,?,?)",
-                     (pk, *ingest._derived(event)[4]))
+        conn.execute(
+            "INSERT INTO from_ingest (rowid, title, summary, actors, place, quotes) VALUES (?,?,?,?,?,?)",
+            (pk, *ingest._derived(event)[4]),
+        )
     fresh = index_from_view(conn)
     assert instances(conn, "from_ingest") == fresh and len(fresh) > 500
     # ... and after all those updates and deletes, the live index is exactly that index.
@@ -125,7 +144,9 @@ def test_an_archive_of_schema_7_migrates_to_the_same_feed_and_searches(st):
     random_writes(st, 6)
     before_feed, before_searches = feed(st), searches(st)
     as_schema_7(st.conn)
-    assert st.conn.execute("SELECT count(*) FROM changes WHERE doc IS NULL AND op = 'upsert'").fetchone()[0] == 0
+    assert (
+        st.conn.execute("SELECT count(*) FROM changes WHERE doc IS NULL AND op = 'upsert'").fetchone()[0] == 0
+    )
     assert st.migrate() == 1
     assert feed(st) == before_feed
     assert searches(st) == before_searches and before_searches["report"]

@@ -1,4 +1,5 @@
 """One problem+json shape for every error the app can answer with (RFC 9457)."""
+
 from __future__ import annotations
 
 import logging
@@ -18,16 +19,19 @@ def assert_problem(response, status):
     return body
 
 
-@pytest.mark.parametrize("method,path,status", [
-    ("GET", "/nope", 404),
-    ("GET", "/api/v1/nope", 404),
-    ("GET", "/api/v1/events/missing", 404),
-    ("DELETE", "/api/v1/events/histogram", 405),
-    ("POST", "/api/v1/events/facets", 405),
-    ("POST", "/healthz", 405),
-    ("GET", "/api/v1/events?limit=0", 400),
-    ("GET", "/api/v1/events/histogram?interval=fortnight", 400),
-])
+@pytest.mark.parametrize(
+    "method,path,status",
+    [
+        ("GET", "/nope", 404),
+        ("GET", "/api/v1/nope", 404),
+        ("GET", "/api/v1/events/missing", 404),
+        ("DELETE", "/api/v1/events/histogram", 405),
+        ("POST", "/api/v1/events/facets", 405),
+        ("POST", "/healthz", 405),
+        ("GET", "/api/v1/events?limit=0", 400),
+        ("GET", "/api/v1/events/histogram?interval=fortnight", 400),
+    ],
+)
 def test_every_error_is_a_problem(seeded_client, method, path, status):
     assert_problem(seeded_client.open(path, method=method), status)
 
@@ -51,8 +55,14 @@ def test_unexpected_exception_is_logged_with_traceback_not_shown(app, caplog):
 
 
 def test_request_id_is_echoed_when_sane(seeded_client):
-    assert seeded_client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
-    assert seeded_client.get("/healthz", headers={"X-Request-ID": "bad id!"}).headers["X-Request-ID"] != "bad id!"
+    assert (
+        seeded_client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"]
+        == "abc-123"
+    )
+    assert (
+        seeded_client.get("/healthz", headers={"X-Request-ID": "bad id!"}).headers["X-Request-ID"]
+        != "bad id!"
+    )
 
 
 def test_health_and_readiness(seeded_client):

@@ -5,31 +5,45 @@ precision in one pass when the only filter is a date window; facet_counts is the
 path (join per match). Both run here on the same varied archive (every precision, open
 ends, BCE, long spans) for many windows and must agree value for value.
 """
+
 from __future__ import annotations
 
 import random
 
 import pytest
-
-from bench.generate import TIMELINES, Generator
-from service import dates, ingest, store as store_module
 import varied_archive
 from legacy_schema import as_schema_7
+
+from bench.generate import TIMELINES, Generator
+from service import dates, ingest
+from service import store as store_module
 
 NAMES = ["tags", "actors", "timelines", "country", "precision"]
 
 
 @pytest.fixture(scope="module")
 def st(tmp_path_factory):
-    return varied_archive.build(tmp_path_factory.mktemp("facets") / "timeline.db", 5, 3000, [
-        {"id": "open-start", "date": "../2021-07", "title": "Open start", "tags": ["war"]},
-        {"id": "open-end", "date": "2021-07/..", "title": "Open end", "actors": ["NATO"]},
-        {"id": "bce", "date": "-0500/-0400", "title": "Long ago", "tags": ["war"]}])
+    return varied_archive.build(
+        tmp_path_factory.mktemp("facets") / "timeline.db",
+        5,
+        3000,
+        [
+            {"id": "open-start", "date": "../2021-07", "title": "Open start", "tags": ["war"]},
+            {"id": "open-end", "date": "2021-07/..", "title": "Open end", "actors": ["NATO"]},
+            {"id": "bce", "date": "-0500/-0400", "title": "Long ago", "tags": ["war"]},
+        ],
+    )
 
 
 def windows():
     r = random.Random(3)
-    out = [("2021", "2021"), ("2021-07", "2021-07-31"), ("1990", "1999"), ("-0500", "-0450"), ("1900", "2030")]
+    out = [
+        ("2021", "2021"),
+        ("2021-07", "2021-07-31"),
+        ("1990", "1999"),
+        ("-0500", "-0450"),
+        ("1900", "2030"),
+    ]
     for _ in range(25):
         y = r.randint(1800, 2030)
         out.append((f"{y:04d}-{r.randint(1, 12):02d}", f"{y + r.randint(0, 3):04d}"))
@@ -39,7 +53,11 @@ def windows():
 @pytest.mark.parametrize("window", windows())
 @pytest.mark.parametrize("match", ["overlap", "within"])
 def test_window_facets_equal_the_general_path(st, window, match):
-    f = {"from_day": dates.parse_point(window[0])[0], "to_day": dates.parse_point(window[1])[1], "match": match}
+    f = {
+        "from_day": dates.parse_point(window[0])[0],
+        "to_day": dates.parse_point(window[1])[1],
+        "match": match,
+    }
     fast = st.facets(f, NAMES, 500)
     general = {name: st.facet_counts(f, name, 500) for name in NAMES}
     assert fast == general
@@ -54,14 +72,21 @@ def test_the_fast_path_counts_something(st):
 
 
 def test_window_with_another_filter_takes_the_general_path(st):
-    f = {"from_day": dates.parse_point("1900")[0], "to_day": dates.parse_point("2030")[1], "match": "overlap",
-         "tags": ["war"]}
+    f = {
+        "from_day": dates.parse_point("1900")[0],
+        "to_day": dates.parse_point("2030")[1],
+        "match": "overlap",
+        "tags": ["war"],
+    }
     assert st.facets(f, NAMES, 20) == {name: st.facet_counts(f, name, 20) for name in NAMES}
 
 
 def test_open_ended_events_are_counted_in_the_windows_they_overlap(st):
-    f = {"from_day": dates.parse_point("2021-07-15")[0], "to_day": dates.parse_point("2021-07-15")[1],
-         "match": "overlap"}
+    f = {
+        "from_day": dates.parse_point("2021-07-15")[0],
+        "to_day": dates.parse_point("2021-07-15")[1],
+        "match": "overlap",
+    }
     fast = st.facets(f, ["tags", "actors"], 500)
     assert ("war", 1) in fast["tags"] or any(v == "war" for v, _ in fast["tags"])
     assert any(v == "NATO" for v, _ in fast["actors"])
@@ -75,20 +100,26 @@ def recount(st) -> list[tuple]:
             UNION ALL SELECT 'country', start_key >> {shift}, country, count(*) FROM events
                       WHERE span_class = 0 AND country IS NOT NULL GROUP BY 2, 3
             UNION ALL SELECT 'precision', start_key >> {shift}, precision, count(*) FROM events
-                      WHERE span_class = 0 GROUP BY 2, 3""").fetchall()
+                      WHERE span_class = 0 GROUP BY 2, 3"""
+    ).fetchall()
     span = st.conn.execute(
         """SELECT kind, span_class, start_key, end_key, value, count(*) FROM event_terms WHERE span_class > 0
                   GROUP BY 1, 2, 3, 4, 5
            UNION ALL SELECT 'country', span_class, start_key, end_key, country, count(*) FROM events
                      WHERE span_class > 0 AND country IS NOT NULL GROUP BY 2, 3, 4, 5
            UNION ALL SELECT 'precision', span_class, start_key, end_key, precision, count(*) FROM events
-                     WHERE span_class > 0 GROUP BY 2, 3, 4, 5""").fetchall()
+                     WHERE span_class > 0 GROUP BY 2, 3, 4, 5"""
+    ).fetchall()
     return sorted(day), sorted(span)
 
 
 def stored(st) -> list[tuple]:
-    return (sorted(st.conn.execute("SELECT facet, block, value, n FROM day_facet_counts").fetchall()),
-            sorted(st.conn.execute("SELECT facet, span_class, start_key, end_key, value, n FROM span_facet_counts")))
+    return (
+        sorted(st.conn.execute("SELECT facet, block, value, n FROM day_facet_counts").fetchall()),
+        sorted(
+            st.conn.execute("SELECT facet, span_class, start_key, end_key, value, n FROM span_facet_counts")
+        ),
+    )
 
 
 def test_day_counts_stay_exact_through_creates_updates_and_deletes(tmp_path):
@@ -133,7 +164,9 @@ def test_migration_counts_an_existing_archive(tmp_path):
 def test_windows_that_end_next_to_a_one_day_event(st):
     """Block edges: windows that start or end one day beside a one-day event, at every
     position of a 16-day block, count that event exactly when it is inside."""
-    days = [d for (d,) in st.conn.execute("SELECT DISTINCT start_key FROM events WHERE span_class = 0 ORDER BY 1")]
+    days = [
+        d for (d,) in st.conn.execute("SELECT DISTINCT start_key FROM events WHERE span_class = 0 ORDER BY 1")
+    ]
     by_offset: dict[int, int] = {}
     for d in days:
         by_offset.setdefault(d % store_module.DAY_BLOCK, d)
@@ -142,7 +175,10 @@ def test_windows_that_end_next_to_a_one_day_event(st):
     for d in by_offset.values():
         for lo, hi in ((d + 1, d + 40), (d - 40, d - 1), (d, d + 40), (d - 40, d), (d - 33, d + 33)):
             f = {"from_day": lo, "to_day": hi, "match": "overlap"}
-            assert st.facets(f, NAMES, 500) == {name: st.facet_counts(f, name, 500) for name in NAMES}, (lo, hi)
+            assert st.facets(f, NAMES, 500) == {name: st.facet_counts(f, name, 500) for name in NAMES}, (
+                lo,
+                hi,
+            )
             checked += st._window_count_parts(f)[0] is not None
     assert checked >= 60
 
@@ -160,11 +196,17 @@ def folded(rows, interval):
 def test_window_histograms_from_the_counts_equal_the_index_count(st, window, match):
     """A plain window's histogram read from the facet counts (whole blocks, split blocks,
     edges, long spans) gives every bucket exactly the count of the index path, at every interval."""
-    f = {"from_day": dates.parse_point(window[0])[0], "to_day": dates.parse_point(window[1])[1], "match": match}
+    f = {
+        "from_day": dates.parse_point(window[0])[0],
+        "to_day": dates.parse_point(window[1])[1],
+        "match": match,
+    }
     rows, unbucketed, grain = st.start_counts(f, "year")
     assert grain == "day"
     for interval in ("day", "month", "year", "decade", "century"):
-        fast, fast_unbucketed, _ = st.start_counts(f, "year", lambda day: dates.bucket(interval, day)[0])
+        fast, fast_unbucketed, _ = st.start_counts(
+            f, "year", lambda day, interval=interval: dates.bucket(interval, day)[0]
+        )
         assert folded(fast, interval) == folded(rows, interval) and fast_unbucketed == unbucketed, interval
 
 

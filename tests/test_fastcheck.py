@@ -6,6 +6,7 @@ limit, control characters, padding whitespace, unicode, unknown keys, missing fi
 bad dates, location and source variants). For each, ``fastcheck.load_event`` must either
 return None or the schema's own result, with the same key order and value types.
 """
+
 from __future__ import annotations
 
 import copy
@@ -14,7 +15,8 @@ import math
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from service import fastcheck, ingest
@@ -38,7 +40,19 @@ def same(a, b) -> bool:
 
 # --------------------------------------------------------------------------- strategies
 
-WORDS = ["Kabul", "talks", "Ünïcødé", "漢字", "troops", "report", "ceasefire", "🙂", "Müller", "O'Brien", "a-b"]
+WORDS = [
+    "Kabul",
+    "talks",
+    "Ünïcødé",
+    "漢字",
+    "troops",
+    "report",
+    "ceasefire",
+    "🙂",
+    "Müller",
+    "O'Brien",
+    "a-b",
+]
 PADS = ["", " ", "\t", "\n", "\u2003", " \r\n "]
 CONTROLS = ["\x00", "\x07", "\x0b", "\x1f", "\x7f", "\x1b"]
 
@@ -50,13 +64,46 @@ def sized_text(limit: int) -> st.SearchStrategy[str]:
     return st.tuples(st.sampled_from(PADS), st.one_of(words, edge), st.sampled_from(PADS)).map("".join)
 
 
-slug = st.one_of(st.sampled_from(["war", "politics", "human-rights", "a", "x" * 100, "afghanistan-2021"]),
-                 st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True))
-good_date = st.sampled_from(["2021-07-02", "2021", "2021-07", "199X", "19XX", "2021-21", "-0043-03-15", "2021-07/..",
-                             "../2021", "/2021", "2021-07-02/2021-07-05", "2021?", "2004-06~", "2021-07-05T03:00:00Z",
-                             " 2021-07-02 ", "Y12021", "1985-04-XX"])
-bad_date = st.sampled_from(["2021-02-30", "nope", "", "2021-13", "2021/2020", "-0000", "12021", "2021-07-02/..//",
-                            "2021-25", "2021?~", "x" * 101])
+slug = st.one_of(
+    st.sampled_from(["war", "politics", "human-rights", "a", "x" * 100, "afghanistan-2021"]),
+    st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True),
+)
+good_date = st.sampled_from(
+    [
+        "2021-07-02",
+        "2021",
+        "2021-07",
+        "199X",
+        "19XX",
+        "2021-21",
+        "-0043-03-15",
+        "2021-07/..",
+        "../2021",
+        "/2021",
+        "2021-07-02/2021-07-05",
+        "2021?",
+        "2004-06~",
+        "2021-07-05T03:00:00Z",
+        " 2021-07-02 ",
+        "Y12021",
+        "1985-04-XX",
+    ]
+)
+bad_date = st.sampled_from(
+    [
+        "2021-02-30",
+        "nope",
+        "",
+        "2021-13",
+        "2021/2020",
+        "-0000",
+        "12021",
+        "2021-07-02/..//",
+        "2021-25",
+        "2021?~",
+        "x" * 101,
+    ]
+)
 coord_lat = st.one_of(st.floats(-90, 90), st.integers(-90, 90))
 coord_lon = st.one_of(st.floats(-180, 180), st.integers(-180, 180))
 country = st.sampled_from(["AF", "TJ", "US", "FR", "IT"])
@@ -119,23 +166,90 @@ def valid_event(draw):
     return {k: ev[k] for k in keys}
 
 
-ODD_VALUES = st.sampled_from([None, True, False, 0, 1, 3.0, -1, 6, 2**70, float("nan"), float("inf"), -float("inf"),
-                              "", " ", "3", "x" * 5001, [], {}, ["a"], [None], [1], ("a",), {"a": 1}, "a\x00b",
-                              "war ", " War", "UPPER", "histogram", "import", "a_b"])
+ODD_VALUES = st.sampled_from(
+    [
+        None,
+        True,
+        False,
+        0,
+        1,
+        3.0,
+        -1,
+        6,
+        2**70,
+        float("nan"),
+        float("inf"),
+        -float("inf"),
+        "",
+        " ",
+        "3",
+        "x" * 5001,
+        [],
+        {},
+        ["a"],
+        [None],
+        [1],
+        ("a",),
+        {"a": 1},
+        "a\x00b",
+        "war ",
+        " War",
+        "UPPER",
+        "histogram",
+        "import",
+        "a_b",
+    ]
+)
 
 
 @st.composite
 def mutated(draw, event):
     """Change the event in one of many ways (most make it invalid, some keep it valid)."""
     ev = copy.deepcopy(event)
-    kind = draw(st.sampled_from([
-        "odd-top", "drop-required", "extra-key", "bad-date", "control", "long", "odd-in-list", "long-list",
-        "location-odd", "location-extra", "location-half", "location-empty", "location-range", "source-odd",
-        "source-extra", "source-empty", "source-bad-url", "source-bad-date", "tuple-list", "str-subclass",
-        "int-subclass", "padded-slug",
-    ]))
-    field = draw(st.sampled_from(["id", "date", "title", "summary", "importance", "tags", "actors", "timelines",
-                                  "location", "sources"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "odd-top",
+                "drop-required",
+                "extra-key",
+                "bad-date",
+                "control",
+                "long",
+                "odd-in-list",
+                "long-list",
+                "location-odd",
+                "location-extra",
+                "location-half",
+                "location-empty",
+                "location-range",
+                "source-odd",
+                "source-extra",
+                "source-empty",
+                "source-bad-url",
+                "source-bad-date",
+                "tuple-list",
+                "str-subclass",
+                "int-subclass",
+                "padded-slug",
+            ]
+        )
+    )
+    field = draw(
+        st.sampled_from(
+            [
+                "id",
+                "date",
+                "title",
+                "summary",
+                "importance",
+                "tags",
+                "actors",
+                "timelines",
+                "location",
+                "sources",
+            ]
+        )
+    )
     if kind == "odd-top":
         ev[field] = draw(ODD_VALUES)
     elif kind == "drop-required":
@@ -155,7 +269,9 @@ def mutated(draw, event):
         base = ev.get(target)
         ev[target] = (list(base) if isinstance(base, list) else []) + [draw(ODD_VALUES)]
     elif kind == "long-list":
-        target, limit = draw(st.sampled_from([("tags", 50), ("actors", 50), ("timelines", 50), ("sources", 20)]))
+        target, limit = draw(
+            st.sampled_from([("tags", 50), ("actors", 50), ("timelines", 50), ("sources", 20)])
+        )
         filler = {"title": "t"} if target == "sources" else "word"
         ev[target] = [filler] * (limit + draw(st.integers(-1, 1)))
     elif kind.startswith("location"):
@@ -170,8 +286,11 @@ def mutated(draw, event):
         elif kind == "location-empty":
             loc = {}
         else:
-            loc["lat"], loc["lon"] = draw(st.sampled_from([(90.0, 180), (-90, -180.0), (90.0001, 0), (0, 180.5),
-                                                           (-91, 0), (1e308, 0), (0.0, -0.0)]))
+            loc["lat"], loc["lon"] = draw(
+                st.sampled_from(
+                    [(90.0, 180), (-90, -180.0), (90.0001, 0), (0, 180.5), (-91, 0), (1e308, 0), (0.0, -0.0)]
+                )
+            )
         ev["location"] = loc
     elif kind.startswith("source"):
         sources = ev.get("sources") if isinstance(ev.get("sources"), list) else []
@@ -183,21 +302,35 @@ def mutated(draw, event):
         elif kind == "source-empty":
             src = {draw(st.sampled_from(["publisher", "quote"])): "only"} if draw(st.booleans()) else {}
         elif kind == "source-bad-url":
-            src["url"] = draw(st.sampled_from(["ftp://x.org/", "https://", "http://[x", "https://a b", "/relative",
-                                               "https://" + "x" * 2000]))
+            src["url"] = draw(
+                st.sampled_from(
+                    [
+                        "ftp://x.org/",
+                        "https://",
+                        "http://[x",
+                        "https://a b",
+                        "/relative",
+                        "https://" + "x" * 2000,
+                    ]
+                )
+            )
         else:
             src["published"] = draw(bad_date)
         ev["sources"] = [src] + sources[1:]
     elif kind == "tuple-list":
         ev[draw(st.sampled_from(["tags", "actors", "sources"]))] = ("war",)
     elif kind == "str-subclass":
+
         class S(str):
             pass
+
         ev["title"] = S("A title")
     elif kind == "int-subclass":
-        class I(int):
+
+        class IntSubclass(int):
             pass
-        ev["importance"] = I(3)
+
+        ev["importance"] = IntSubclass(3)
     else:
         ev["tags"] = [" war ", "war\n"]  # stripped before the slug check: valid
     return ev
@@ -252,24 +385,27 @@ def test_fast_path_takes_the_seed_and_the_bench_events():
         assert same(got, SCHEMA.load(event))
 
 
-@pytest.mark.parametrize("event", [
-    {"date": "2021", "title": "x", "importance": True},
-    {"date": "2021", "title": "x", "location": {"lat": math.nan, "lon": 0}},
-    {"date": "2021", "title": "x", "location": {"lat": 1}},
-    {"date": "2021", "title": "x", "location": {}},
-    {"date": "2021", "title": "x", "sources": [{"publisher": "P"}]},
-    {"date": "2021", "title": "x", "sources": [{"url": "ftp://x.org/"}]},
-    {"date": "2021-02-30", "title": "x"},
-    {"date": "2021", "title": "   "},
-    {"date": "2021", "title": "x", "id": "import"},
-    {"date": "2021", "title": "x", "tags": ["Not A Slug"]},
-    {"date": "2021", "title": "x", "extra": 1},
-    {"date": "2021", "title": "x", "summary": "a\x00b"},
-    {"date": None, "title": "x"},
-    {"title": "x"},
-    {"date": "2021", "title": "x", "tags": ["a"] * 51},
-    ["not", "an", "object"],
-])
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"date": "2021", "title": "x", "importance": True},
+        {"date": "2021", "title": "x", "location": {"lat": math.nan, "lon": 0}},
+        {"date": "2021", "title": "x", "location": {"lat": 1}},
+        {"date": "2021", "title": "x", "location": {}},
+        {"date": "2021", "title": "x", "sources": [{"publisher": "P"}]},
+        {"date": "2021", "title": "x", "sources": [{"url": "ftp://x.org/"}]},
+        {"date": "2021-02-30", "title": "x"},
+        {"date": "2021", "title": "   "},
+        {"date": "2021", "title": "x", "id": "import"},
+        {"date": "2021", "title": "x", "tags": ["Not A Slug"]},
+        {"date": "2021", "title": "x", "extra": 1},
+        {"date": "2021", "title": "x", "summary": "a\x00b"},
+        {"date": None, "title": "x"},
+        {"title": "x"},
+        {"date": "2021", "title": "x", "tags": ["a"] * 51},
+        ["not", "an", "object"],
+    ],
+)
 def test_invalid_events_are_declined(event):
     assert fastcheck.load_event(event) is None
     with pytest.raises(ValidationError):
@@ -277,21 +413,45 @@ def test_invalid_events_are_declined(event):
 
 
 def test_values_are_normalised_like_the_schema():
-    event = {"title": "  Padded\t", "date": " 2021-07 ", "tags": [" war "], "actors": [" A "],
-             "location": {"lon": 2, "lat": -1, "name": " Kabul ", "country": "AF"},
-             "sources": [{"quote": " q ", "title": " T ", "url": "https://x.org/"}], "version": 9}
+    event = {
+        "title": "  Padded\t",
+        "date": " 2021-07 ",
+        "tags": [" war "],
+        "actors": [" A "],
+        "location": {"lon": 2, "lat": -1, "name": " Kabul ", "country": "AF"},
+        "sources": [{"quote": " q ", "title": " T ", "url": "https://x.org/"}],
+        "version": 9,
+    }
     got = fastcheck.load_event(event)
     assert same(got, SCHEMA.load(event))
-    assert got == {"date": " 2021-07 ", "title": "Padded", "tags": ["war"], "actors": ["A"],
-                   "location": {"name": "Kabul", "country": "AF", "lat": -1.0, "lon": 2.0},
-                   "sources": [{"url": "https://x.org/", "title": "T", "quote": "q"}]}
+    assert got == {
+        "date": " 2021-07 ",
+        "title": "Padded",
+        "tags": ["war"],
+        "actors": ["A"],
+        "location": {"name": "Kabul", "country": "AF", "lat": -1.0, "lon": 2.0},
+        "sources": [{"url": "https://x.org/", "title": "T", "quote": "q"}],
+    }
     assert list(got["location"]) == ["name", "country", "lat", "lon"]
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.one_of(st.from_regex(fastcheck._PLAIN_URL, fullmatch=True),
-                 st.sampled_from(["https://x.org/a\nb", "https://x.org/ a", "http://[::1/", "https://x.org:99999/",
-                                  "https://x.org/\u00e9", "https://\u00e9.org/", "HTTP://X.ORG/"])))
+@given(
+    st.one_of(
+        st.from_regex(fastcheck._PLAIN_URL, fullmatch=True),
+        st.sampled_from(
+            [
+                "https://x.org/a\nb",
+                "https://x.org/ a",
+                "http://[::1/",
+                "https://x.org:99999/",
+                "https://x.org/\u00e9",
+                "https://\u00e9.org/",
+                "HTTP://X.ORG/",
+            ]
+        ),
+    )
+)
 def test_urls_the_fast_path_accepts_pass_the_schema_check(value):
     from service.schemas import _http_url
 

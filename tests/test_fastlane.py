@@ -5,6 +5,7 @@ sent to both, and status, headers and body must be identical (the request id is 
 by the client so that it matches too). The lane must also really be taken for the hot
 requests, and never for the others.
 """
+
 from __future__ import annotations
 
 import random
@@ -13,7 +14,8 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from bench.generate import TIMELINES, Generator
-from service import create_app, ingest, store as store_module
+from service import create_app, ingest
+from service import store as store_module
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +26,10 @@ def apps(tmp_path_factory):
     st = store_module.connect(db)
     gen = Generator(8)
     items = [gen.event(i, [t["slug"] for t in TIMELINES]) for i in range(1500)]
-    items += [{"id": "open-start", "date": "../2021-07", "title": "Open start"},
-              {"id": "a", "date": "2021-07-03", "title": "Short id"}]
+    items += [
+        {"id": "open-start", "date": "../2021-07", "title": "Open start"},
+        {"id": "a", "date": "2021-07-03", "title": "Short id"},
+    ]
     ingest.import_items(st, items, create_timelines=True)
     st.conn.execute("ANALYZE")
     lane = fast.wsgi_app.app
@@ -58,11 +62,23 @@ def window_paths(seed=1, n=60):
         lo = f"{y:04d}-{r.randint(1, 12):02d}"
         hi = r.choice([lo, f"{y + r.randint(0, 5):04d}", f"{lo}-28"])
         q = [("from", lo), ("to", hi)]
-        q += r.sample([("limit", str(r.randint(1, 60))), ("match", r.choice(["overlap", "within"])),
-                       ("sort", r.choice(["date", "-date"])), ("count", r.choice(["true", "false"]))], r.randint(0, 4))
+        q += r.sample(
+            [
+                ("limit", str(r.randint(1, 60))),
+                ("match", r.choice(["overlap", "within"])),
+                ("sort", r.choice(["date", "-date"])),
+                ("count", r.choice(["true", "false"])),
+            ],
+            r.randint(0, 4),
+        )
         r.shuffle(q)
         out.append("/api/v1/events?" + "&".join(f"{k}={quote(v)}" for k, v in q))
-    return out + ["/api/v1/events", "/api/v1/events?limit=500", "/api/v1/events?from=..", "/api/v1/events?to=2021"]
+    return out + [
+        "/api/v1/events",
+        "/api/v1/events?limit=500",
+        "/api/v1/events?from=..",
+        "/api/v1/events?to=2021",
+    ]
 
 
 def test_hot_pages_are_identical_and_served_by_the_lane(apps):
@@ -75,7 +91,7 @@ def test_hot_pages_are_identical_and_served_by_the_lane(apps):
             link = response.headers.get("Link")
             if not link:
                 break
-            url = urlsplit(link[1:link.index(">")])
+            url = urlsplit(link[1 : link.index(">")])
             response, taken = both(apps, f"{url.path}?{url.query}")
             served += taken
     assert served >= 60
@@ -89,34 +105,37 @@ def test_events_by_id_are_identical_and_served_by_the_lane(apps):
     assert served == 42
 
 
-@pytest.mark.parametrize("path,headers", [
-    ("/api/v1/events/unicodé-id", {}),
-    ("/api/v1/events/dotted.id", {}),
-    ("/api/v1/events/UPPER", {}),
-    ("/api/v1/events/" + "a" * 121, {}),
-    ("/api/v1/events/a%0A", {}),
-    ("/api/v1/events/no-such-event", {}),
-    ("/api/v1/events/histogram", {}),
-    ("/api/v1/events/facets", {}),
-    ("/api/v1/events/import", {}),
-    ("/api/v1/events/", {}),
-    ("/api/v1/events/a/b", {}),
-    ("/api/v1/events?from=2021&from=2022", {}),
-    ("/api/v1/events?from=2022&to=2021", {}),
-    ("/api/v1/events?limit=0", {}),
-    ("/api/v1/events?cursor=not-a-cursor", {}),
-    ("/api/v1/events?q=war", {}),
-    ("/api/v1/events?tag=war&from=2000", {}),
-    ("/api/v1/events?format=csv&from=2021", {}),
-    ("/api/v1/events?from=2021", {"Accept": "text/csv"}),
-    ("/api/v1/events?from=2021", {"Accept": "application/x-ndjson"}),
-    ("/api/v1/events?from=2021", {"Accept-Encoding": "gzip"}),
-    ("/api/v1/events?from=2021", {"If-None-Match": '"abc"'}),
-    ("/api/v1/events/open-start", {"If-None-Match": '"abc"'}),
-    ("/api/v1/events/open-start", {"Accept-Encoding": "gzip, br"}),
-    ("/api/v1/timelines", {}),
-    ("/api/v1/events?from=2021&limit=5&" + "x=" + "y" * 17000, {}),
-])
+@pytest.mark.parametrize(
+    "path,headers",
+    [
+        ("/api/v1/events/unicodé-id", {}),
+        ("/api/v1/events/dotted.id", {}),
+        ("/api/v1/events/UPPER", {}),
+        ("/api/v1/events/" + "a" * 121, {}),
+        ("/api/v1/events/a%0A", {}),
+        ("/api/v1/events/no-such-event", {}),
+        ("/api/v1/events/histogram", {}),
+        ("/api/v1/events/facets", {}),
+        ("/api/v1/events/import", {}),
+        ("/api/v1/events/", {}),
+        ("/api/v1/events/a/b", {}),
+        ("/api/v1/events?from=2021&from=2022", {}),
+        ("/api/v1/events?from=2022&to=2021", {}),
+        ("/api/v1/events?limit=0", {}),
+        ("/api/v1/events?cursor=not-a-cursor", {}),
+        ("/api/v1/events?q=war", {}),
+        ("/api/v1/events?tag=war&from=2000", {}),
+        ("/api/v1/events?format=csv&from=2021", {}),
+        ("/api/v1/events?from=2021", {"Accept": "text/csv"}),
+        ("/api/v1/events?from=2021", {"Accept": "application/x-ndjson"}),
+        ("/api/v1/events?from=2021", {"Accept-Encoding": "gzip"}),
+        ("/api/v1/events?from=2021", {"If-None-Match": '"abc"'}),
+        ("/api/v1/events/open-start", {"If-None-Match": '"abc"'}),
+        ("/api/v1/events/open-start", {"Accept-Encoding": "gzip, br"}),
+        ("/api/v1/timelines", {}),
+        ("/api/v1/events?from=2021&limit=5&" + "x=" + "y" * 17000, {}),
+    ],
+)
 def test_everything_else_goes_to_flask_unchanged(apps, path, headers):
     assert both(apps, path, headers=headers)[1] == 0
 

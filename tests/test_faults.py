@@ -1,6 +1,7 @@
 """Faults: gunicorn (2 workers) is SIGKILLed, whole process group, in the middle of a large
 import over HTTP. After a restart the database passes `PRAGMA integrity_check`, holds all of
 that import or none of it, and has lost none of the writes acknowledged before it."""
+
 from __future__ import annotations
 
 import http.client
@@ -32,11 +33,33 @@ def _free_port() -> int:
 
 
 def _start(db: Path, port: int, log: Path, log_level: str = "WARNING") -> subprocess.Popen:
-    env = dict(os.environ, TIMELINE_DATABASE=str(db), TIMELINE_WRITE_RATE_PER_MINUTE="0", TIMELINE_LOG_LEVEL=log_level)
+    env = dict(
+        os.environ,
+        TIMELINE_DATABASE=str(db),
+        TIMELINE_WRITE_RATE_PER_MINUTE="0",
+        TIMELINE_LOG_LEVEL=log_level,
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(REPO / "service" / "gunicorn_conf.py"), "--workers", "2",
-         "--timeout", "120", "--bind", f"127.0.0.1:{port}", "service:create_app()"],
-        cwd=REPO, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(REPO / "service" / "gunicorn_conf.py"),
+            "--workers",
+            "2",
+            "--timeout",
+            "120",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "service:create_app()",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -106,13 +129,22 @@ def test_sigkill_in_the_middle_of_a_large_import(database, tmp_path):
         # Writes acknowledged before the import: every one of them must survive.
         acknowledged: dict[str, int] = {}
         for i in range(30):
-            status, raw = _request(port, "PUT", f"/api/v1/events/before-{i}",
-                                   {"date": f"2020-0{1 + i % 9}", "title": f"Before {i}", "tags": ["before"]})
+            status, raw = _request(
+                port,
+                "PUT",
+                f"/api/v1/events/before-{i}",
+                {"date": f"2020-0{1 + i % 9}", "title": f"Before {i}", "tags": ["before"]},
+            )
             assert status == 201, raw
             acknowledged[f"before-{i}"] = json.loads(raw)["version"]
         for i in range(0, 30, 3):
-            status, raw = _request(port, "PATCH", f"/api/v1/events/before-{i}", {"summary": "patched"},
-                                   {"Content-Type": "application/merge-patch+json"})
+            status, raw = _request(
+                port,
+                "PATCH",
+                f"/api/v1/events/before-{i}",
+                {"summary": "patched"},
+                {"Content-Type": "application/merge-patch+json"},
+            )
             assert status == 200, raw
             acknowledged[f"before-{i}"] = json.loads(raw)["version"]
         assert _request(port, "DELETE", "/api/v1/events/before-29")[0] == 204
@@ -120,15 +152,32 @@ def test_sigkill_in_the_middle_of_a_large_import(database, tmp_path):
         status, _ = _request(port, "POST", "/api/v1/timelines", {"slug": "before-tl", "title": "Before"})
         assert status == 201
 
-        body = b"".join(json.dumps({"id": f"bulk-{i:05d}", "date": f"{1900 + i % 120}-0{1 + i % 9}-1{i % 9}",
-                                    "title": f"Bulk event {i}", "summary": "s" * 200, "tags": ["bulk"],
-                                    "actors": ["Importer"]}).encode() + b"\n" for i in range(BULK))
+        body = b"".join(
+            json.dumps(
+                {
+                    "id": f"bulk-{i:05d}",
+                    "date": f"{1900 + i % 120}-0{1 + i % 9}-1{i % 9}",
+                    "title": f"Bulk event {i}",
+                    "summary": "s" * 200,
+                    "tags": ["bulk"],
+                    "actors": ["Importer"],
+                }
+            ).encode()
+            + b"\n"
+            for i in range(BULK)
+        )
         outcome: dict = {}
 
         def send():
             try:
-                outcome["response"] = _request(port, "POST", "/api/v1/events/import", body,
-                                               {"Content-Type": "application/x-ndjson"}, timeout=300)
+                outcome["response"] = _request(
+                    port,
+                    "POST",
+                    "/api/v1/events/import",
+                    body,
+                    {"Content-Type": "application/x-ndjson"},
+                    timeout=300,
+                )
             except (OSError, http.client.HTTPException) as exc:
                 outcome["error"] = repr(exc)
 
@@ -167,17 +216,22 @@ def test_sigkill_in_the_middle_of_a_large_import(database, tmp_path):
             stored = dict(conn.execute("SELECT id, version FROM events WHERE id LIKE 'before-%'"))
         finally:
             conn.close()
-        assert bulk in (0, BULK), bulk             # all or nothing
-        assert bulk == 0                           # killed before its commit: nothing
-        assert bulk_changes == bulk                # the feed agrees with the events
-        assert fts_rows == events                  # and so does the search index
-        assert stored == acknowledged              # every acknowledged write survived
+        assert bulk in (0, BULK), bulk  # all or nothing
+        assert bulk == 0  # killed before its commit: nothing
+        assert bulk_changes == bulk  # the feed agrees with the events
+        assert fts_rows == events  # and so does the search index
+        assert stored == acknowledged  # every acknowledged write survived
         status, raw = _request(port, "GET", "/api/v1/timelines/before-tl")
         assert status == 200
         # the service takes writes again, and the import can simply be sent again
-        status, raw = _request(port, "POST", "/api/v1/events/import", body[: body.index(b"bulk-00100")
-                                                                           - len(b'{"id": "')],
-                               {"Content-Type": "application/x-ndjson"}, timeout=120)
+        status, raw = _request(
+            port,
+            "POST",
+            "/api/v1/events/import",
+            body[: body.index(b"bulk-00100") - len(b'{"id": "')],
+            {"Content-Type": "application/x-ndjson"},
+            timeout=120,
+        )
         assert status == 200, raw
         assert json.loads(raw)["created"] == 100
     finally:

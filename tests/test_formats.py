@@ -1,4 +1,5 @@
 """service.formats: plain function calls, no app, no database."""
+
 from __future__ import annotations
 
 import csv
@@ -21,12 +22,18 @@ def _derived(edtf: str) -> dict:
 def make(id, date, **kw):
     """An event as API.md section 1 shapes it, derived fields included."""
     ev = {
-        "id": id, "date": date, "title": kw.pop("title", f"Title of {id}"),
-        "summary": kw.pop("summary", ""), "importance": kw.pop("importance", 3),
-        "tags": kw.pop("tags", []), "actors": kw.pop("actors", []),
-        "timelines": kw.pop("timelines", []), "location": kw.pop("location", None),
+        "id": id,
+        "date": date,
+        "title": kw.pop("title", f"Title of {id}"),
+        "summary": kw.pop("summary", ""),
+        "importance": kw.pop("importance", 3),
+        "tags": kw.pop("tags", []),
+        "actors": kw.pop("actors", []),
+        "timelines": kw.pop("timelines", []),
+        "location": kw.pop("location", None),
         "sources": kw.pop("sources", []),
-        "created_at": "2026-11-24T19:20:00Z", "updated_at": kw.pop("updated_at", "2026-11-24T19:20:00Z"),
+        "created_at": "2026-11-24T19:20:00Z",
+        "updated_at": kw.pop("updated_at", "2026-11-24T19:20:00Z"),
         "version": kw.pop("version", 1),
     }
     ev.update(_derived(date))
@@ -35,24 +42,45 @@ def make(id, date, **kw):
 
 
 VARIED = [
-    make("day", "2021-07-02", title="All international troops leave Bagram",
-         summary="The largest base.\nSecond line, with \"quotes\" and, commas.\r\nCRLF too.",
-         tags=["withdrawal", "military"], actors=["United States", "NATO; allies"],
-         timelines=["afghanistan-2021"],
-         location={"name": "Bagram Airfield", "country": "AF", "lat": 34.946, "lon": 69.265},
-         sources=[{"url": "https://example.org/a?x=1&y=2", "title": "Report; part 1",
-                   "publisher": "RFE/RL", "published": "2021-07-05",
-                   "quote": "On July 2, all \"international\" troops left,\nfinally."}]),
-    make("bce", "-0043-03-15", title="-Caesar assassinated", summary="=HYPERLINK(\"x\")",
-         actors=["+Brutus", "@Cassius", "back\\slash;semi"], importance=5,
-         location={"name": "Rome", "lat": 41.8931, "lon": 12.4828}),
+    make(
+        "day",
+        "2021-07-02",
+        title="All international troops leave Bagram",
+        summary='The largest base.\nSecond line, with "quotes" and, commas.\r\nCRLF too.',
+        tags=["withdrawal", "military"],
+        actors=["United States", "NATO; allies"],
+        timelines=["afghanistan-2021"],
+        location={"name": "Bagram Airfield", "country": "AF", "lat": 34.946, "lon": 69.265},
+        sources=[
+            {
+                "url": "https://example.org/a?x=1&y=2",
+                "title": "Report; part 1",
+                "publisher": "RFE/RL",
+                "published": "2021-07-05",
+                "quote": 'On July 2, all "international" troops left,\nfinally.',
+            }
+        ],
+    ),
+    make(
+        "bce",
+        "-0043-03-15",
+        title="-Caesar assassinated",
+        summary='=HYPERLINK("x")',
+        actors=["+Brutus", "@Cassius", "back\\slash;semi"],
+        importance=5,
+        location={"name": "Rome", "lat": 41.8931, "lon": 12.4828},
+    ),
     make("bce-year", "-0100", title="'Quoted title", summary="\ttab first"),
     make("open-end", "2021-07/..", title="Ünïcödé 🎉 — 日本語", summary="@everyone"),
     make("open-start", "../2021", title="Until", location={"country": "FR"}),
     make("unknown-end", "2021-07/", title="=1+1"),
     make("decade", "199X", title="Nineties", importance=1, tags=["a", "b", "c"]),
-    make("interval", "2021-04/2021-07-05~", title="Drawdown",
-         location={"name": "Kabul", "country": "AF", "lat": -0.5, "lon": -179.99999}),
+    make(
+        "interval",
+        "2021-04/2021-07-05~",
+        title="Drawdown",
+        location={"name": "Kabul", "country": "AF", "lat": -0.5, "lon": -179.99999},
+    ),
     make("far", "Y12021", title="Far future", sources=[{"title": "no url"}]),
 ]
 
@@ -84,6 +112,7 @@ def csv_rows(events) -> list[dict]:
 # media types
 # --------------------------------------------------------------------------
 
+
 def test_media_types():
     assert formats.MEDIA_TYPES == {
         "json": "application/json",
@@ -99,6 +128,7 @@ def test_media_types():
 # --------------------------------------------------------------------------
 # NDJSON
 # --------------------------------------------------------------------------
+
 
 def test_ndjson_one_line_per_event():
     chunks = list(formats.ndjson(VARIED))
@@ -125,6 +155,7 @@ def test_ndjson_is_lazy():
 # --------------------------------------------------------------------------
 # CSV
 # --------------------------------------------------------------------------
+
 
 def test_csv_header_and_crlf():
     text = csv_text([VARIED[0]])
@@ -163,22 +194,25 @@ def test_csv_values():
     assert r[1]["sources"] == ""
 
 
-@pytest.mark.parametrize("column,index,expected", [
-    ("title", 1, "'-Caesar assassinated"),
-    ("summary", 1, "'=HYPERLINK(\"x\")"),
-    ("actors", 1, "'+Brutus;@Cassius;back\\\\slash\\;semi"),
-    ("title", 2, "''Quoted title"),   # a leading ' is escaped the same way
-    ("summary", 2, "'\ttab first"),
-    ("summary", 3, "'@everyone"),
-    ("title", 5, "'=1+1"),
-    ("date", 1, "'-0043-03-15"),      # negative years too (Excel: -0043-03-15 = -61)
-    ("start", 1, "'-0043-03-15"),
-    ("end", 2, "'-0100-12-31"),
-    ("start", 8, "'+12021-01-01"),
-    ("lat", 7, "-0.5"),               # numbers we write are numbers, not formulas
-    ("lon", 7, "-179.99999"),
-    ("title", 0, "All international troops leave Bagram"),
-])
+@pytest.mark.parametrize(
+    "column,index,expected",
+    [
+        ("title", 1, "'-Caesar assassinated"),
+        ("summary", 1, '\'=HYPERLINK("x")'),
+        ("actors", 1, "'+Brutus;@Cassius;back\\\\slash\\;semi"),
+        ("title", 2, "''Quoted title"),  # a leading ' is escaped the same way
+        ("summary", 2, "'\ttab first"),
+        ("summary", 3, "'@everyone"),
+        ("title", 5, "'=1+1"),
+        ("date", 1, "'-0043-03-15"),  # negative years too (Excel: -0043-03-15 = -61)
+        ("start", 1, "'-0043-03-15"),
+        ("end", 2, "'-0100-12-31"),
+        ("start", 8, "'+12021-01-01"),
+        ("lat", 7, "-0.5"),  # numbers we write are numbers, not formulas
+        ("lon", 7, "-179.99999"),
+        ("title", 0, "All international troops leave Bagram"),
+    ],
+)
 def test_csv_formula_injection_neutralised(column, index, expected):
     assert csv_rows(VARIED)[index][column] == expected
 
@@ -216,9 +250,18 @@ def test_csv_round_trip_twice_is_stable():
     assert again == once
 
 
-@pytest.mark.parametrize("items", [
-    [], ["a"], ["a;b"], ["a\\"], ["\\;"], ["a", "b;c", "d\\e"], [";", ";;", "\\\\"],
-])
+@pytest.mark.parametrize(
+    "items",
+    [
+        [],
+        ["a"],
+        ["a;b"],
+        ["a\\"],
+        ["\\;"],
+        ["a", "b;c", "d\\e"],
+        [";", ";;", "\\\\"],
+    ],
+)
 def test_csv_list_escaping_round_trips(items):
     ev = make("x", "2021", actors=items)
     assert next(formats.csv_read(io.StringIO(csv_text([ev]), newline="")))["actors"] == items
@@ -227,9 +270,15 @@ def test_csv_list_escaping_round_trips(items):
 def test_csv_read_hand_made_file():
     text = "\ufeffid,date,title,tags,source_urls,lat,lon\r\n,2021-07,Hand made,a;b,https://x.org;https://y.org,1,2\r\n\r\n"
     (ev,) = formats.csv_read(io.StringIO(text, newline=""))
-    assert ev == {"date": "2021-07", "title": "Hand made", "tags": ["a", "b"],
-                  "actors": [], "timelines": [], "location": {"lat": 1.0, "lon": 2.0},
-                  "sources": [{"url": "https://x.org"}, {"url": "https://y.org"}]}
+    assert ev == {
+        "date": "2021-07",
+        "title": "Hand made",
+        "tags": ["a", "b"],
+        "actors": [],
+        "timelines": [],
+        "location": {"lat": 1.0, "lon": 2.0},
+        "sources": [{"url": "https://x.org"}, {"url": "https://y.org"}],
+    }
 
 
 def test_csv_stream_is_lazy():
@@ -244,6 +293,7 @@ def test_csv_stream_is_lazy():
 # --------------------------------------------------------------------------
 # GeoJSON
 # --------------------------------------------------------------------------
+
 
 def _geo(events):
     return json.loads(b"".join(formats.geojson_stream(events)))
@@ -282,6 +332,7 @@ def test_geojson_chunks_per_feature():
 # iCalendar
 # --------------------------------------------------------------------------
 
+
 def _cal(events, name="Afghanistan 2021"):
     return icalendar.Calendar.from_ical(formats.ics(events, name=name))
 
@@ -301,11 +352,18 @@ def test_ics_omits_what_a_calendar_cannot_hold():
     assert str(cal["X-TIMELINE-OMITTED"]) == "6"
 
 
-@pytest.mark.parametrize("date,omitted", [
-    ("-0043-03-15", 1), ("2021-07/..", 1), ("../2021", 1), ("0000", 1),
-    ("9999", 1),          # its exclusive DTEND would be 10000-01-01
-    ("0001-01-01", 0), ("9999-12-30", 0),
-])
+@pytest.mark.parametrize(
+    "date,omitted",
+    [
+        ("-0043-03-15", 1),
+        ("2021-07/..", 1),
+        ("../2021", 1),
+        ("0000", 1),
+        ("9999", 1),  # its exclusive DTEND would be 10000-01-01
+        ("0001-01-01", 0),
+        ("9999-12-30", 0),
+    ],
+)
 def test_ics_omitted_count(date, omitted):
     cal = _cal([make("x", date)])
     assert len(cal.walk("VEVENT")) == 1 - omitted
@@ -318,15 +376,18 @@ def test_ics_zero_events():
     assert str(cal["X-TIMELINE-OMITTED"]) == "0"
 
 
-@pytest.mark.parametrize("date,dtstart,dtend", [
-    ("2021-07-02", "20210702", "20210703"),
-    ("2021-02", "20210201", "20210301"),
-    ("2020-02", "20200201", "20200301"),
-    ("2021", "20210101", "20220101"),
-    ("199X", "19900101", "20000101"),
-    ("2021-12-31", "20211231", "20220101"),
-    ("2021-07-04/2021-07-05", "20210704", "20210706"),
-])
+@pytest.mark.parametrize(
+    "date,dtstart,dtend",
+    [
+        ("2021-07-02", "20210702", "20210703"),
+        ("2021-02", "20210201", "20210301"),
+        ("2020-02", "20200201", "20200301"),
+        ("2021", "20210101", "20220101"),
+        ("199X", "19900101", "20000101"),
+        ("2021-12-31", "20211231", "20220101"),
+        ("2021-07-04/2021-07-05", "20210704", "20210706"),
+    ],
+)
 def test_ics_all_day_exclusive_dtend(date, dtstart, dtend):
     raw = formats.ics([make("x", date)], name="t").decode()
     assert f"DTSTART;VALUE=DATE:{dtstart}" in raw
@@ -372,29 +433,32 @@ def test_ics_lines_are_rfc5545():
 # TimelineJS
 # --------------------------------------------------------------------------
 
+
 def _tl(events, **kw):
     return formats.timelinejs(events, title=kw.pop("title", "T"), **kw)
 
 
-@pytest.mark.parametrize("date,start,end", [
-    ("2021-07-02", {"year": 2021, "month": 7, "day": 2}, None),
-    ("2021-04", {"year": 2021, "month": 4}, None),
-    ("2021-21", {"year": 2021, "month": 3}, {"year": 2021, "month": 5}),
-    ("2021", {"year": 2021}, None),
-    ("199X", {"year": 1990}, {"year": 1999}),
-    ("19XX", {"year": 1900}, {"year": 1999}),
-    ("2021-07-04/2021-07-05", {"year": 2021, "month": 7, "day": 4},
-     {"year": 2021, "month": 7, "day": 5}),
-    ("2021-04/2021-07-05", {"year": 2021, "month": 4}, {"year": 2021, "month": 7, "day": 5}),
-    ("2021-04/2021-07", {"year": 2021, "month": 4}, {"year": 2021, "month": 7}),
-    ("199X/2001", {"year": 1990}, {"year": 2001}),
-    ("-0043-03-15", {"year": -43, "month": 3, "day": 15}, None),
-    ("-0100", {"year": -100}, None),
-    ("Y12021", {"year": 12021}, None),
-    ("2021-07/..", {"year": 2021, "month": 7}, None),   # drawn at the known side
-    ("../2021", {"year": 2021}, None),
-    ("2021-07-05T03:00:00Z", {"year": 2021, "month": 7, "day": 5}, None),
-])
+@pytest.mark.parametrize(
+    "date,start,end",
+    [
+        ("2021-07-02", {"year": 2021, "month": 7, "day": 2}, None),
+        ("2021-04", {"year": 2021, "month": 4}, None),
+        ("2021-21", {"year": 2021, "month": 3}, {"year": 2021, "month": 5}),
+        ("2021", {"year": 2021}, None),
+        ("199X", {"year": 1990}, {"year": 1999}),
+        ("19XX", {"year": 1900}, {"year": 1999}),
+        ("2021-07-04/2021-07-05", {"year": 2021, "month": 7, "day": 4}, {"year": 2021, "month": 7, "day": 5}),
+        ("2021-04/2021-07-05", {"year": 2021, "month": 4}, {"year": 2021, "month": 7, "day": 5}),
+        ("2021-04/2021-07", {"year": 2021, "month": 4}, {"year": 2021, "month": 7}),
+        ("199X/2001", {"year": 1990}, {"year": 2001}),
+        ("-0043-03-15", {"year": -43, "month": 3, "day": 15}, None),
+        ("-0100", {"year": -100}, None),
+        ("Y12021", {"year": 12021}, None),
+        ("2021-07/..", {"year": 2021, "month": 7}, None),  # drawn at the known side
+        ("../2021", {"year": 2021}, None),
+        ("2021-07-05T03:00:00Z", {"year": 2021, "month": 7, "day": 5}, None),
+    ],
+)
 def test_timelinejs_parts_per_precision(date, start, end):
     (slide,) = _tl([make("x", date)])["events"]
     assert slide["start_date"] == start
@@ -424,12 +488,15 @@ def test_timelinejs_leaves_out_events_without_any_bound():
     assert _tl([ev])["events"] == []
 
 
-@pytest.mark.parametrize("group_by,expected", [
-    ("tag", ["withdrawal", "(none)", "(none)", "(none)", "(none)", "(none)", "a", "(none)", "(none)"]),
-    ("actor", ["United States", "+Brutus"] + ["(none)"] * 7),
-    ("country", ["AF", "(none)", "(none)", "(none)", "FR", "(none)", "(none)", "AF", "(none)"]),
-    ("timeline", ["afghanistan-2021"] + ["(none)"] * 8),
-])
+@pytest.mark.parametrize(
+    "group_by,expected",
+    [
+        ("tag", ["withdrawal", "(none)", "(none)", "(none)", "(none)", "(none)", "a", "(none)", "(none)"]),
+        ("actor", ["United States", "+Brutus"] + ["(none)"] * 7),
+        ("country", ["AF", "(none)", "(none)", "(none)", "FR", "(none)", "(none)", "AF", "(none)"]),
+        ("timeline", ["afghanistan-2021"] + ["(none)"] * 8),
+    ],
+)
 def test_groups(group_by, expected):
     assert [s["group"] for s in _tl(VARIED, group_by=group_by)["events"]] == expected
     assert [i["group"] for i in formats.vis(VARIED, group_by=group_by)] == expected
@@ -446,23 +513,27 @@ def test_bad_group_by():
 # vis-timeline
 # --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("date,type_,start,end", [
-    ("2021-07-02", "point", "2021-07-02", None),
-    ("2021-07-05T03:00:00Z", "point", "2021-07-05", None),
-    ("2021-04", "range", "2021-04-01", "2021-05-01"),
-    ("2020-02", "range", "2020-02-01", "2020-03-01"),
-    ("2021", "range", "2021-01-01", "2022-01-01"),
-    ("199X", "range", "1990-01-01", "2000-01-01"),
-    ("2021-12-31/2022-01-01", "range", "2021-12-31", "2022-01-02"),
-    ("-0043-03-15", "point", "-000043-03-15", None),
-    ("-0100", "range", "-000100-01-01", "-000099-01-01"),
-    ("-0001", "range", "-000001-01-01", "0000-01-01"),
-    ("0042", "range", "0042-01-01", "0043-01-01"),
-    ("9999", "range", "9999-01-01", "+010000-01-01"),
-    ("Y12021", "range", "+012021-01-01", "+012022-01-01"),
-    ("2021-07/..", "point", "2021-07-01", None),
-    ("../2021", "point", "2021-12-31", None),
-])
+
+@pytest.mark.parametrize(
+    "date,type_,start,end",
+    [
+        ("2021-07-02", "point", "2021-07-02", None),
+        ("2021-07-05T03:00:00Z", "point", "2021-07-05", None),
+        ("2021-04", "range", "2021-04-01", "2021-05-01"),
+        ("2020-02", "range", "2020-02-01", "2020-03-01"),
+        ("2021", "range", "2021-01-01", "2022-01-01"),
+        ("199X", "range", "1990-01-01", "2000-01-01"),
+        ("2021-12-31/2022-01-01", "range", "2021-12-31", "2022-01-02"),
+        ("-0043-03-15", "point", "-000043-03-15", None),
+        ("-0100", "range", "-000100-01-01", "-000099-01-01"),
+        ("-0001", "range", "-000001-01-01", "0000-01-01"),
+        ("0042", "range", "0042-01-01", "0043-01-01"),
+        ("9999", "range", "9999-01-01", "+010000-01-01"),
+        ("Y12021", "range", "+012021-01-01", "+012022-01-01"),
+        ("2021-07/..", "point", "2021-07-01", None),
+        ("../2021", "point", "2021-12-31", None),
+    ],
+)
 def test_vis_types_and_exclusive_ends(date, type_, start, end):
     (item,) = formats.vis([make("x", date)])
     assert item["type"] == type_

@@ -1,4 +1,5 @@
 """Section 4 over HTTP: every format by `format=` or Accept, taking every filter."""
+
 from __future__ import annotations
 
 import csv
@@ -15,27 +16,43 @@ def all_json(client, query=""):
     return client.get(f"/api/v1/events?limit=500&{query}").json["items"]
 
 
-@pytest.mark.parametrize("fmt,ctype", [
-    ("ndjson", "application/x-ndjson"), ("csv", "text/csv"), ("geojson", "application/geo+json"),
-    ("ics", "text/calendar"), ("timelinejs", "application/json"), ("vis", "application/json"),
-])
+@pytest.mark.parametrize(
+    "fmt,ctype",
+    [
+        ("ndjson", "application/x-ndjson"),
+        ("csv", "text/csv"),
+        ("geojson", "application/geo+json"),
+        ("ics", "text/calendar"),
+        ("timelinejs", "application/json"),
+        ("vis", "application/json"),
+    ],
+)
 def test_format_parameter_picks_the_media_type(seeded_client, fmt, ctype):
     response = seeded_client.get(f"/api/v1/events?format={fmt}")
     assert response.status_code == 200
     assert response.mimetype == ctype
 
 
-@pytest.mark.parametrize("accept,fmt", [
-    ("application/x-ndjson", "ndjson"), ("text/csv", "csv"), ("application/geo+json", "geojson"),
-    ("text/calendar", "ics"), ("application/json", "json"), ("*/*", "json"),
-])
+@pytest.mark.parametrize(
+    "accept,fmt",
+    [
+        ("application/x-ndjson", "ndjson"),
+        ("text/csv", "csv"),
+        ("application/geo+json", "geojson"),
+        ("text/calendar", "ics"),
+        ("application/json", "json"),
+        ("*/*", "json"),
+    ],
+)
 def test_accept_header_picks_the_format(seeded_client, accept, fmt):
     response = seeded_client.get("/api/v1/events", headers={"Accept": accept})
     assert response.mimetype == formats.MEDIA_TYPES[fmt].split(";")[0]
 
 
-@pytest.mark.parametrize("query", ["", "from=2021-07&to=2021-07", "tag=military", "q=Rahmon", "sort=-date",
-                                   "country=TJ&min_importance=3"])
+@pytest.mark.parametrize(
+    "query",
+    ["", "from=2021-07&to=2021-07", "tag=military", "q=Rahmon", "sort=-date", "country=TJ&min_importance=3"],
+)
 def test_ndjson_streams_every_match_in_order(seeded_client, query):
     response = seeded_client.get(f"/api/v1/events?format=ndjson&limit=2&{query}")
     assert response.is_streamed
@@ -77,7 +94,11 @@ def test_timeline_events_take_formats_and_title_the_document(seeded_client):
 def test_month_event_is_a_range_in_vis(seeded_client):
     vis = seeded_client.get("/api/v1/events?format=vis&precision=month").json
     april = next(i for i in vis if i["id"] == "2021-04-biden-announces-us-troop-withdrawal")
-    assert april["type"] == "range" and april["start"].startswith("2021-04-01") and april["end"].startswith("2021-05-01")
+    assert (
+        april["type"] == "range"
+        and april["start"].startswith("2021-04-01")
+        and april["end"].startswith("2021-05-01")
+    )
 
 
 def test_cli_export_writes_each_format(runner, seeded_app):

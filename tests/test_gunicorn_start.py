@@ -1,15 +1,18 @@
 """gunicorn started directly on an archive of an older schema: the master migrates it once,
 before any worker boots (service/gunicorn_conf.py on_starting), and the service serves it."""
+
 from __future__ import annotations
 
 import json
 import os
 import signal
 
-from bench.generate import Generator
 from legacy_schema import as_schema_7
-from service import ingest, store as store_module
 from test_faults import _free_port, _request, _start
+
+from bench.generate import Generator
+from service import ingest
+from service import store as store_module
 
 
 def test_the_master_migrates_an_old_archive_before_the_workers_boot(tmp_path):
@@ -31,8 +34,9 @@ def test_the_master_migrates_an_old_archive_before_the_workers_boot(tmp_path):
         status, body = _request(port, "GET", "/api/v1/changes?since=0&limit=1000")
         assert status == 200
         served = json.loads(body)["changes"]
-        assert [(c["seq"], c["id"], c["event"]["version"]) for c in served] == \
-            [(seq, event_id, json.loads(doc)["version"]) for seq, _op, event_id, _at, doc in feed]
+        assert [(c["seq"], c["id"], c["event"]["version"]) for c in served] == [
+            (seq, event_id, json.loads(doc)["version"]) for seq, _op, event_id, _at, doc in feed
+        ]
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

@@ -1,5 +1,6 @@
 """HTTP hygiene: security headers, frame policy, CORS, gzip, ETag/304, request ids, access
 logs, size limits and the per-token write rate limit (shared by every worker)."""
+
 from __future__ import annotations
 
 import gzip
@@ -18,8 +19,14 @@ ALLOWED = "https://newsroom.example"
 
 
 def _app(tmp_path, **config):
-    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "timeline.db"),
-                      "WRITE_ORIGINS": f"{ALLOWED}, https://second.example", **config})
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "timeline.db"),
+            "WRITE_ORIGINS": f"{ALLOWED}, https://second.example",
+            **config,
+        }
+    )
     return app
 
 
@@ -50,20 +57,40 @@ def _dump(app):
 
 # --------------------------------------------------------------------------- headers
 
-PAGES = ["/", "/docs", "/problems", "/problems/not-found", "/openapi.json", "/healthz", "/readyz",
-         "/api/v1/events", "/api/v1/events/histogram", "/api/v1/timelines", "/api/v1/changes",
-         "/api/v1/nowhere", "/static/app.js", "/static/vendor/redoc/redoc.standalone.js"]
+PAGES = [
+    "/",
+    "/docs",
+    "/problems",
+    "/problems/not-found",
+    "/openapi.json",
+    "/healthz",
+    "/readyz",
+    "/api/v1/events",
+    "/api/v1/events/histogram",
+    "/api/v1/timelines",
+    "/api/v1/changes",
+    "/api/v1/nowhere",
+    "/static/app.js",
+    "/static/vendor/redoc/redoc.standalone.js",
+]
 
 
-@pytest.mark.parametrize("request_args", [
-    *[("GET", path, {}) for path in PAGES],
-    ("HEAD", "/api/v1/events", {}),
-    ("OPTIONS", "/api/v1/events", {"Origin": ALLOWED, "Access-Control-Request-Method": "POST"}),
-    ("OPTIONS", "/api/v1/events", {"Origin": "https://any.example", "Access-Control-Request-Method": "GET"}),
-    ("POST", "/api/v1/events", {"Origin": ALLOWED, **_auth()}),
-    ("POST", "/api/v1/events", {"Origin": "https://evil.example", **_auth()}),
-    ("DELETE", "/api/v1/events/nope", _auth()),
-])
+@pytest.mark.parametrize(
+    "request_args",
+    [
+        *[("GET", path, {}) for path in PAGES],
+        ("HEAD", "/api/v1/events", {}),
+        ("OPTIONS", "/api/v1/events", {"Origin": ALLOWED, "Access-Control-Request-Method": "POST"}),
+        (
+            "OPTIONS",
+            "/api/v1/events",
+            {"Origin": "https://any.example", "Access-Control-Request-Method": "GET"},
+        ),
+        ("POST", "/api/v1/events", {"Origin": ALLOWED, **_auth()}),
+        ("POST", "/api/v1/events", {"Origin": "https://evil.example", **_auth()}),
+        ("DELETE", "/api/v1/events/nope", _auth()),
+    ],
+)
 def test_no_header_is_sent_twice(client, request_args):
     """Headers come from the view, the Flask hooks and the WSGI edge: never twice."""
     method, path, headers = request_args
@@ -90,9 +117,11 @@ def test_security_headers_on_every_response(client, path):
 
 
 def test_error_and_write_responses_carry_the_headers_too(client):
-    for response in (client.post("/api/v1/events", json={}),               # 401
-                     client.delete("/api/v1/events/histogram", headers=_auth()),  # 405
-                     client.post("/api/v1/events", data="x", headers=_auth())):   # 415
+    for response in (
+        client.post("/api/v1/events", json={}),  # 401
+        client.delete("/api/v1/events/histogram", headers=_auth()),  # 405
+        client.post("/api/v1/events", data="x", headers=_auth()),
+    ):  # 415
         assert response.status_code >= 400
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
@@ -119,16 +148,23 @@ def test_csp_of_the_pages():
 def test_reads_allow_any_origin(client):
     response = client.get("/api/v1/events", headers={"Origin": "https://anywhere.example"})
     assert response.headers["Access-Control-Allow-Origin"] == "*"
-    preflight = client.options("/api/v1/events", headers={"Origin": "https://anywhere.example",
-                                                          "Access-Control-Request-Method": "GET"})
+    preflight = client.options(
+        "/api/v1/events",
+        headers={"Origin": "https://anywhere.example", "Access-Control-Request-Method": "GET"},
+    )
     assert preflight.status_code == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == "*"
 
 
 def test_write_preflight_from_a_configured_origin(client):
-    response = client.options("/api/v1/events/some-id", headers={
-        "Origin": ALLOWED, "Access-Control-Request-Method": "PUT",
-        "Access-Control-Request-Headers": "authorization, content-type, if-match"})
+    response = client.options(
+        "/api/v1/events/some-id",
+        headers={
+            "Origin": ALLOWED,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization, content-type, if-match",
+        },
+    )
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == ALLOWED
     assert "PUT" in response.headers["Access-Control-Allow-Methods"]
@@ -138,8 +174,9 @@ def test_write_preflight_from_a_configured_origin(client):
 
 
 def test_write_preflight_from_another_origin_is_refused(client):
-    response = client.options("/api/v1/events", headers={"Origin": "https://evil.example",
-                                                         "Access-Control-Request-Method": "POST"})
+    response = client.options(
+        "/api/v1/events", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
     assert response.status_code == 403
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["type"] == "/problems/forbidden"
@@ -147,33 +184,47 @@ def test_write_preflight_from_another_origin_is_refused(client):
 
 
 def test_preflight_for_a_method_the_path_does_not_take(client):
-    response = client.options("/api/v1/events/histogram", headers={"Origin": ALLOWED,
-                                                                   "Access-Control-Request-Method": "POST"})
+    response = client.options(
+        "/api/v1/events/histogram", headers={"Origin": ALLOWED, "Access-Control-Request-Method": "POST"}
+    )
     assert response.status_code == 405
 
 
 def test_a_write_from_an_origin_not_configured_is_403_and_changes_nothing(app, client):
     before = _dump(app)
-    for method, path in (("post", "/api/v1/events"), ("put", "/api/v1/events/x-1"),
-                         ("patch", "/api/v1/events/x-1"), ("delete", "/api/v1/timelines/afghanistan-2021"),
-                         ("post", "/api/v1/events/import")):
-        response = getattr(client, method)(path, json={"date": "2021", "title": "T"},
-                                           headers=_auth(Origin="https://evil.example"))
+    for method, path in (
+        ("post", "/api/v1/events"),
+        ("put", "/api/v1/events/x-1"),
+        ("patch", "/api/v1/events/x-1"),
+        ("delete", "/api/v1/timelines/afghanistan-2021"),
+        ("post", "/api/v1/events/import"),
+    ):
+        response = getattr(client, method)(
+            path, json={"date": "2021", "title": "T"}, headers=_auth(Origin="https://evil.example")
+        )
         assert response.status_code == 403, (method, path)
         assert response.get_json()["type"] == "/problems/forbidden"
     assert _dump(app) == before
 
 
 def test_a_write_from_a_configured_origin_or_without_origin_works(client):
-    response = client.post("/api/v1/events", json={"date": "2021", "title": "From the newsroom"},
-                           headers=_auth(Origin=ALLOWED))
+    response = client.post(
+        "/api/v1/events", json={"date": "2021", "title": "From the newsroom"}, headers=_auth(Origin=ALLOWED)
+    )
     assert response.status_code == 201
     assert response.headers["Access-Control-Allow-Origin"] == ALLOWED
     assert "Origin" in response.headers["Vary"]
-    assert client.post("/api/v1/events", json={"date": "2021", "title": "From a script"},
-                       headers=_auth()).status_code == 201
-    same_origin = client.post("/api/v1/events", json={"date": "2021", "title": "Same origin"},
-                              headers=_auth(Origin="http://localhost"))
+    assert (
+        client.post(
+            "/api/v1/events", json={"date": "2021", "title": "From a script"}, headers=_auth()
+        ).status_code
+        == 201
+    )
+    same_origin = client.post(
+        "/api/v1/events",
+        json={"date": "2021", "title": "Same origin"},
+        headers=_auth(Origin="http://localhost"),
+    )
     assert same_origin.status_code == 201
 
 
@@ -231,10 +282,23 @@ def test_static_bundle_is_gzipped(client):
     assert gzip.decompress(response.data).startswith(b"/*! For license information")
 
 
-@pytest.mark.parametrize("path", ["/api/v1/events", "/api/v1/events?limit=3", "/api/v1/events/histogram",
-                                  "/api/v1/events/facets", "/api/v1/timelines", "/api/v1/timelines/afghanistan-2021",
-                                  "/api/v1/timelines/afghanistan-2021/events", "/api/v1/changes",
-                                  "/openapi.json", "/docs", "/problems/validation", "/healthz"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/events",
+        "/api/v1/events?limit=3",
+        "/api/v1/events/histogram",
+        "/api/v1/events/facets",
+        "/api/v1/timelines",
+        "/api/v1/timelines/afghanistan-2021",
+        "/api/v1/timelines/afghanistan-2021/events",
+        "/api/v1/changes",
+        "/openapi.json",
+        "/docs",
+        "/problems/validation",
+        "/healthz",
+    ],
+)
 @pytest.mark.parametrize("encoding", ["identity", "gzip"])
 def test_every_get_has_an_etag_and_answers_304(client, path, encoding):
     first = client.get(path, headers={"Accept-Encoding": encoding})
@@ -246,15 +310,21 @@ def test_every_get_has_an_etag_and_answers_304(client, path, encoding):
 
 def test_event_etag_is_the_version_whatever_the_encoding(client):
     long_summary = "words " * 600
-    created = client.put("/api/v1/events/long-one", json={"date": "2021", "title": "Long", "summary": long_summary},
-                         headers=_auth())
+    created = client.put(
+        "/api/v1/events/long-one",
+        json={"date": "2021", "title": "Long", "summary": long_summary},
+        headers=_auth(),
+    )
     assert created.status_code == 201
     zipped = client.get("/api/v1/events/long-one", headers={"Accept-Encoding": "gzip"})
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert zipped.headers["ETag"] == created.headers["ETag"]
     # so If-Match with the tag of a gzipped read works on a write
-    patched = client.patch("/api/v1/events/long-one", json={"title": "Longer"},
-                           headers=_auth(**{"If-Match": zipped.headers["ETag"]}))
+    patched = client.patch(
+        "/api/v1/events/long-one",
+        json={"title": "Longer"},
+        headers=_auth(**{"If-Match": zipped.headers["ETag"]}),
+    )
     assert patched.status_code == 200
 
 
@@ -296,8 +366,10 @@ def _limited_app(tmp_path, rate):
 
 def test_writes_over_the_rate_are_429_with_retry_after(tmp_path):
     client = _limited_app(tmp_path, 3).test_client()
-    statuses = [client.put(f"/api/v1/timelines/t{i}", json={"title": "T"}, headers=_auth()).status_code
-                for i in range(5)]
+    statuses = [
+        client.put(f"/api/v1/timelines/t{i}", json={"title": "T"}, headers=_auth()).status_code
+        for i in range(5)
+    ]
     assert statuses == [201, 201, 201, 429, 429]
     refused = client.put("/api/v1/timelines/t9", json={"title": "T"}, headers=_auth())
     assert refused.status_code == 429
@@ -314,15 +386,21 @@ def test_the_rate_is_shared_by_every_worker(tmp_path):
     # two apps on one database file stand for two gunicorn workers
     first = _limited_app(tmp_path, 4).test_client()
     second = _limited_app(tmp_path, 4).test_client()
-    statuses = [(first if i % 2 else second).put(f"/api/v1/timelines/w{i}", json={"title": "W"},
-                                                 headers=_auth()).status_code for i in range(6)]
+    statuses = [
+        (first if i % 2 else second)
+        .put(f"/api/v1/timelines/w{i}", json={"title": "W"}, headers=_auth())
+        .status_code
+        for i in range(6)
+    ]
     assert statuses == [201, 201, 201, 201, 429, 429]
 
 
 def test_a_rate_of_zero_switches_the_limit_off(tmp_path):
     client = _limited_app(tmp_path, 0).test_client()
-    assert all(client.put(f"/api/v1/timelines/z{i}", json={"title": "Z"}, headers=_auth()).status_code == 201
-               for i in range(30))
+    assert all(
+        client.put(f"/api/v1/timelines/z{i}", json={"title": "Z"}, headers=_auth()).status_code == 201
+        for i in range(30)
+    )
 
 
 def test_the_rate_window_is_per_minute(tmp_path, monkeypatch):
@@ -334,8 +412,10 @@ def test_the_rate_window_is_per_minute(tmp_path, monkeypatch):
     client = app.test_client()
     now = [1_800_000_000.0]
     monkeypatch.setattr(security.time, "time", lambda: now[0])
-    assert [client.put(f"/api/v1/timelines/m{i}", json={"title": "M"}, headers=_auth()).status_code
-            for i in range(3)] == [201, 201, 429]
+    assert [
+        client.put(f"/api/v1/timelines/m{i}", json={"title": "M"}, headers=_auth()).status_code
+        for i in range(3)
+    ] == [201, 201, 429]
     now[0] += 60
     assert client.put("/api/v1/timelines/m9", json={"title": "M"}, headers=_auth()).status_code == 201
     assert time_module.time is not None

@@ -1,4 +1,5 @@
 """POST /events/import, `timeline import`/`export` and `timeline seed`: atomic, validated, round-tripping."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from service import auth, create_app, store as store_module
+from service import auth, create_app
+from service import store as store_module
 from service.cli import main
 
 IMPORT = "/api/v1/events/import"
@@ -31,8 +33,13 @@ def dump(app) -> str:
 
 
 def item(i: int, **kw):
-    body = {"id": f"imp-{i:04d}", "date": f"20{i % 30:02d}-0{1 + i % 9}-1{i % 10}", "title": f"Imported event {i}",
-            "tags": ["imported"], "importance": 1 + i % 5}
+    body = {
+        "id": f"imp-{i:04d}",
+        "date": f"20{i % 30:02d}-0{1 + i % 9}-1{i % 10}",
+        "title": f"Imported event {i}",
+        "tags": ["imported"],
+        "importance": 1 + i % 5,
+    }
     body.update(kw)
     return body
 
@@ -62,7 +69,9 @@ def seeded_headers(seeded_app):
 
 
 def post_json(client, headers, items, query=""):
-    return client.post(IMPORT + query, data=json.dumps(items), content_type="application/json", headers=headers)
+    return client.post(
+        IMPORT + query, data=json.dumps(items), content_type="application/json", headers=headers
+    )
 
 
 def post_ndjson(client, headers, items, query="", content_type="application/x-ndjson"):
@@ -194,7 +203,10 @@ def test_import_is_in_the_change_feed(client, auth_headers):
     post_json(client, auth_headers, [item(0), item(1, title="x")])
     changes = client.get("/api/v1/changes").json["changes"]
     assert [(c["op"], c["id"], c["event"]["version"]) for c in changes] == [
-        ("upsert", "imp-0000", 1), ("upsert", "imp-0001", 1), ("upsert", "imp-0001", 2)]
+        ("upsert", "imp-0000", 1),
+        ("upsert", "imp-0001", 1),
+        ("upsert", "imp-0001", 2),
+    ]
 
 
 @pytest.fixture
@@ -212,7 +224,7 @@ def test_import_body_limit_is_configurable(small_app, flavour):
     assert r.status_code == 413, r.get_data(as_text=True)
     assert r.mimetype == "application/problem+json"
     assert all_events(client) == []
-    assert dump(small_app).count("INSERT INTO \"events\"") == before.count("INSERT INTO \"events\"") == 0
+    assert dump(small_app).count('INSERT INTO "events"') == before.count('INSERT INTO "events"') == 0
     ok = send(client, headers, [item(0)])
     assert ok.status_code == 200
     # an ordinary write keeps its own 1 MiB limit, not the import's
@@ -241,14 +253,32 @@ def rich_app(seeded_app):
     client = seeded_app.test_client()
     headers = {"Authorization": f"Bearer {make_token(seeded_app, 'rich')}"}
     extra = [
-        {"id": "ides", "date": "-0043-03-15", "title": "=Caesar, \"killed\"; again", "summary": "Line one\r\nline two",
-         "actors": ["Brutus; Cassius", "back\\slash", "+plus"], "tags": ["rome"],
-         "location": {"name": "Rome", "country": "IT", "lat": 41.8925, "lon": 12.4853}},
-        {"id": "open-ended", "date": "2021-07/..", "title": "From July", "importance": 5,
-         "location": {"lat": -0.1, "lon": 0.30000000000000004}},
+        {
+            "id": "ides",
+            "date": "-0043-03-15",
+            "title": '=Caesar, "killed"; again',
+            "summary": "Line one\r\nline two",
+            "actors": ["Brutus; Cassius", "back\\slash", "+plus"],
+            "tags": ["rome"],
+            "location": {"name": "Rome", "country": "IT", "lat": 41.8925, "lon": 12.4853},
+        },
+        {
+            "id": "open-ended",
+            "date": "2021-07/..",
+            "title": "From July",
+            "importance": 5,
+            "location": {"lat": -0.1, "lon": 0.30000000000000004},
+        },
         {"id": "unknown-start", "date": "/2021", "title": "Until 2021", "timelines": ["afghanistan-2021"]},
-        {"id": "approx", "date": "2021-07-05T03:00:00Z", "title": "'quoted", "sources": [
-            {"title": "Only a title", "quote": "", "publisher": "P, Inc."}, {"url": "https://example.org/?a=1;b=2"}]},
+        {
+            "id": "approx",
+            "date": "2021-07-05T03:00:00Z",
+            "title": "'quoted",
+            "sources": [
+                {"title": "Only a title", "quote": "", "publisher": "P, Inc."},
+                {"url": "https://example.org/?a=1;b=2"},
+            ],
+        },
         {"id": "decade", "date": "199X~", "title": "Tab\tinside", "summary": "Ünïcødé ✓ 漢字"},
     ]
     for e in extra:
@@ -290,9 +320,13 @@ def test_export_json_is_a_valid_array_and_ndjson_one_per_line(rich_app):
 
 def test_cli_import_of_several_files_and_formats(app, tmp_path):
     (tmp_path / "a.json").write_text(json.dumps([item(0), item(1)]))
-    (tmp_path / "b.ndjson").write_text("\n".join(json.dumps(i) for i in [item(2), item(1, title="Newer")]) + "\n")
+    (tmp_path / "b.ndjson").write_text(
+        "\n".join(json.dumps(i) for i in [item(2), item(1, title="Newer")]) + "\n"
+    )
     r = app.test_cli_runner().invoke(main, ["import", str(tmp_path / "a.json"), str(tmp_path / "b.ndjson")])
-    assert r.exit_code == 1 and "b.ndjson: item 1" in r.output and "id" in r.output  # id repeats a.json's item 1
+    assert (
+        r.exit_code == 1 and "b.ndjson: item 1" in r.output and "id" in r.output
+    )  # id repeats a.json's item 1
     (tmp_path / "b.ndjson").write_text(json.dumps(item(2)) + "\n")
     r = app.test_cli_runner().invoke(main, ["import", str(tmp_path / "a.json"), str(tmp_path / "b.ndjson")])
     assert r.exit_code == 0, r.output
@@ -329,6 +363,7 @@ def test_cli_bad_file_changes_nothing_and_names_file_item_field(seeded_app, tmp_
         bad.write_text("".join(json.dumps(i) + "\n" for i in items))
     else:
         from service import formats
+
         bad.write_text("".join(formats.csv_stream(items)), encoding="utf-8")
     before = dump(seeded_app)
     r = runner.invoke(main, ["import", str(good), str(bad)])
@@ -397,16 +432,27 @@ def test_bad_timeline_in_seed_names_file_item_field(app, tmp_path):
     (bad_dir / "timelines.json").write_text(json.dumps(timelines), "utf-8")
     before = dump(app)
     r = app.test_cli_runner().invoke(main, ["seed", str(bad_dir)])
-    assert r.exit_code != 0 and "timelines.json" in r.output and "timeline 0" in r.output and "title" in r.output
+    assert (
+        r.exit_code != 0 and "timelines.json" in r.output and "timeline 0" in r.output and "title" in r.output
+    )
     assert dump(app) == before
 
 
 def test_parallel_validation_gives_the_same_result_and_errors(app, tmp_path):
     """The command line's two-process pipeline writes and refuses exactly what one process does."""
-    from service import ingest as ingest_module, store as store_module
+    from service import ingest as ingest_module
+    from service import store as store_module
 
-    items = [{"id": f"p-{i:04d}", "date": f"{1900 + i % 120}-0{1 + i % 9}", "title": f"Event {i}",
-              "tags": ["war"] if i % 2 else [], "importance": 1 + i % 5} for i in range(2500)]
+    items = [
+        {
+            "id": f"p-{i:04d}",
+            "date": f"{1900 + i % 120}-0{1 + i % 9}",
+            "title": f"Event {i}",
+            "tags": ["war"] if i % 2 else [],
+            "importance": 1 + i % 5,
+        }
+        for i in range(2500)
+    ]
     items.append({"date": "2021-07-05", "title": "No id given"})
     st = store_module.connect(app.config["DATABASE"])
     counts = ingest_module.import_items(st, items, parallel=True)
@@ -415,7 +461,9 @@ def test_parallel_validation_gives_the_same_result_and_errors(app, tmp_path):
     other = store_module.connect(str(tmp_path / "other.db"))
     other.migrate()
     ingest_module.import_items(other, items, parallel=False)
-    assert docs == [(e["id"], e["date"], e["start"], e["tags"]) for e in map(json.loads, other.iter_events({}))]
+    assert docs == [
+        (e["id"], e["date"], e["start"], e["tags"]) for e in map(json.loads, other.iter_events({}))
+    ]
     bad = items[:1200] + [{"date": "2021-02-30", "title": "x"}] + items[1200:1300] + [{"title": ""}]
     with pytest.raises(ingest_module.BatchInvalid) as parallel_error:
         ingest_module.import_items(other, bad, parallel=True)

@@ -1,4 +1,5 @@
 """Strict, streamed JSON reading (service/jsonio.py): what imports and bodies are read with."""
+
 from __future__ import annotations
 
 import io
@@ -9,8 +10,15 @@ import pytest
 
 from service.jsonio import JSONError, iter_array, iter_ndjson, loads
 
-ITEMS = [{"id": f"e{i}", "text": "x" * random.Random(i).randint(0, 3000), "n": [1.5, 2, None, True, 10**15],
-          "u": "é€😀 \u2028"} for i in range(200)]
+ITEMS = [
+    {
+        "id": f"e{i}",
+        "text": "x" * random.Random(i).randint(0, 3000),
+        "n": [1.5, 2, None, True, 10**15],
+        "u": "é€😀 \u2028",
+    }
+    for i in range(200)
+]
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 7, 100, 4096, 65536])
@@ -34,11 +42,22 @@ def test_small_arrays(body):
     assert list(iter_array(io.BytesIO(body), 1)) == json.loads(body)
 
 
-@pytest.mark.parametrize("body,why", [
-    (b"[1,]", "Expecting value"), (b"[1 2]", "expected ','"), (b"{}", "JSON array"), (b"[1", "ends early"),
-    (b"[1] x", "extra data"), (b'[{"a":1,"a":2}]', "duplicate key"), (b"[NaN]", "NaN"),
-    (b"\xff[1]", "UTF-8"), (b"", "ends early"), (b"[,1]", "Expecting value"), (b"[" * 100_000, "Expecting value|recursion|ends early"),
-])
+@pytest.mark.parametrize(
+    "body,why",
+    [
+        (b"[1,]", "Expecting value"),
+        (b"[1 2]", "expected ','"),
+        (b"{}", "JSON array"),
+        (b"[1", "ends early"),
+        (b"[1] x", "extra data"),
+        (b'[{"a":1,"a":2}]', "duplicate key"),
+        (b"[NaN]", "NaN"),
+        (b"\xff[1]", "UTF-8"),
+        (b"", "ends early"),
+        (b"[,1]", "Expecting value"),
+        (b"[" * 100_000, "Expecting value|recursion|ends early"),
+    ],
+)
 def test_bad_arrays_name_the_problem(body, why):
     with pytest.raises(JSONError, match=why):
         list(iter_array(io.BytesIO(body), 64))

@@ -1,4 +1,5 @@
 """The OpenAPI description: valid, complete, generated from the running app."""
+
 from __future__ import annotations
 
 import re
@@ -97,15 +98,36 @@ def test_reserved_ids_are_405_and_formats_are_described(spec):
         assert "405" in item[method]["responses"]
     for path in ("/api/v1/events", "/api/v1/timelines/{slug}/events"):
         content = spec["paths"][path]["get"]["responses"]["200"]["content"]
-        assert {"application/json", "application/x-ndjson", "text/csv", "application/geo+json",
-                "text/calendar"} <= set(content)
+        assert {
+            "application/json",
+            "application/x-ndjson",
+            "text/csv",
+            "application/geo+json",
+            "text/calendar",
+        } <= set(content)
     assert "503" in spec["paths"]["/readyz"]["get"]["responses"]
 
 
 def test_parameters_and_bodies_come_from_the_schemas(spec):
     params = {p["name"] for p in spec["paths"]["/api/v1/events"]["get"]["parameters"]}
-    assert {"from", "to", "match", "q", "tag", "actor", "country", "timeline", "precision",
-            "min_importance", "bbox", "sort", "limit", "cursor", "count", "format"} <= params
+    assert {
+        "from",
+        "to",
+        "match",
+        "q",
+        "tag",
+        "actor",
+        "country",
+        "timeline",
+        "precision",
+        "min_importance",
+        "bbox",
+        "sort",
+        "limit",
+        "cursor",
+        "count",
+        "format",
+    } <= params
     event = spec["components"]["schemas"]["Event"]
     assert set(event["required"]) == {"date", "title"}
     assert event["properties"]["importance"]["maximum"] == 5
@@ -115,7 +137,7 @@ def test_parameters_and_bodies_come_from_the_schemas(spec):
 
 def test_problem_types_are_described(spec):
     description = spec["info"]["description"]
-    for kind, (status, title, _m) in KINDS.items():
+    for kind, (_status, title, _m) in KINDS.items():
         assert f"/problems/{kind}" in description
         assert title in description
 

@@ -1,5 +1,6 @@
 """Operations: readiness fails when it should, and `timeline backup` makes a consistent copy
 while the service is serving writes, from which the service restores."""
+
 from __future__ import annotations
 
 import shutil
@@ -34,7 +35,9 @@ def test_readyz_503_when_the_database_is_unreachable(app, tmp_path):
 
 def test_readyz_503_when_the_schema_is_behind(app):
     store = store_module.connect(app.config["DATABASE"])
-    store.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(store_module.SCHEMA_VERSION - 1),))
+    store.conn.execute(
+        "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(store_module.SCHEMA_VERSION - 1),)
+    )
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["type"] == "/problems/not-ready"
@@ -72,7 +75,9 @@ def test_backup_while_serving_writes_and_restore(tmp_path, live_server_factory):
     def writer():
         i = 0
         while not stop.is_set():
-            response = session.put(f"{base}/api/v1/events/ops-{i}", json={"date": "2021-07", "title": f"Ops {i}"})
+            response = session.put(
+                f"{base}/api/v1/events/ops-{i}", json={"date": "2021-07", "title": f"Ops {i}"}
+            )
             if response.status_code not in (200, 201):
                 errors.append(f"{response.status_code} {response.text[:200]}")
             written.append(f"ops-{i}")
@@ -139,7 +144,9 @@ def live_server_factory():
         from werkzeug.serving import make_server
 
         directory.mkdir(parents=True, exist_ok=True)
-        app = create_app({"TESTING": True, "DATABASE": str(directory / "timeline.db"), "WRITE_RATE_PER_MINUTE": 0})
+        app = create_app(
+            {"TESTING": True, "DATABASE": str(directory / "timeline.db"), "WRITE_RATE_PER_MINUTE": 0}
+        )
         with app.app_context():
             ingest.load_seed_dir(app)
         server = make_server("127.0.0.1", 0, app, threaded=True)

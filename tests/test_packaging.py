@@ -1,4 +1,5 @@
 """The installed package carries the seed and the widget, so a plain `pip install .` works anywhere."""
+
 from __future__ import annotations
 
 import subprocess
@@ -12,12 +13,31 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_wheel_ships_seed_and_static_files(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path), str(REPO)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
     wheel = next(tmp_path.glob("*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ("service/_seed/events.json", "service/_seed/timelines.json", "service/static/index.html",
-                     "service/static/app.js", "service/gunicorn_conf.py"):
+    for expected in (
+        "service/_seed/events.json",
+        "service/_seed/timelines.json",
+        "service/static/index.html",
+        "service/static/app.js",
+        "service/gunicorn_conf.py",
+    ):
         assert expected in names, expected
     assert any(n.startswith("service/static/vendor/") for n in names)
 

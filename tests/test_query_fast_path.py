@@ -4,9 +4,11 @@ The list endpoints parse their common queries (a window, a page size, a cursor) 
 path; these tests hold it to marshmallow's answer on generated queries, valid and not, and
 check that a declined query still gets marshmallow's error through HTTP.
 """
+
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
@@ -14,22 +16,54 @@ from service.schemas import EventListQuerySchema
 
 SCHEMA = EventListQuerySchema()
 
-GOOD_DATES = st.sampled_from([
-    "2021", "2021-07", "2021-07-02", "2021-07-02~", "2021?", "199X", "19XX", "-0044-03-15", "2020-02-29",
-    "Y170000002", "0000", "1990-21", "2021-07~", "-0001", "1969-12-31", "2021-07-31%",
-])
-BAD_DATES = st.sampled_from([
-    "2021-02-30", "2021-13", "..", "2021/2022", "", " 2021", "2021 ", "abc", "2021-07-02T10:00", "2021-7",
-    "20210", "1990s", "%", "2021-W01",
-])
+GOOD_DATES = st.sampled_from(
+    [
+        "2021",
+        "2021-07",
+        "2021-07-02",
+        "2021-07-02~",
+        "2021?",
+        "199X",
+        "19XX",
+        "-0044-03-15",
+        "2020-02-29",
+        "Y170000002",
+        "0000",
+        "1990-21",
+        "2021-07~",
+        "-0001",
+        "1969-12-31",
+        "2021-07-31%",
+    ]
+)
+BAD_DATES = st.sampled_from(
+    [
+        "2021-02-30",
+        "2021-13",
+        "..",
+        "2021/2022",
+        "",
+        " 2021",
+        "2021 ",
+        "abc",
+        "2021-07-02T10:00",
+        "2021-7",
+        "20210",
+        "1990s",
+        "%",
+        "2021-W01",
+    ]
+)
 DATES = st.one_of(GOOD_DATES, GOOD_DATES, GOOD_DATES, BAD_DATES)
 VALUES = {
     "from": DATES,
     "to": DATES,
     "match": st.sampled_from(["overlap", "within", "overlap", "within", "Overlap", "", "any"]),
     "sort": st.sampled_from(["date", "-date", "date", "-date", "relevance", "DATE", ""]),
-    "limit": st.one_of(st.integers(1, 500).map(str), st.sampled_from(
-        ["501", "0", "050", "-1", "5.0", " 5", "1e2", "abc", "", "٣"])),
+    "limit": st.one_of(
+        st.integers(1, 500).map(str),
+        st.sampled_from(["501", "0", "050", "-1", "5.0", " 5", "1e2", "abc", "", "٣"]),
+    ),
     "count": st.sampled_from(["true", "false", "1", "0", "true", "false", "1", "0", "True", "yes", ""]),
     "cursor": st.one_of(st.text(max_size=20), st.just("x" * 1000), st.just("x" * 1001)),
 }
@@ -80,16 +114,26 @@ def test_fast_load_equals_the_full_load_whenever_it_answers():
 
 def test_fast_load_answers_the_common_queries():
     """It must answer the hot queries, or it is not a fast path at all."""
-    for query in ([("from", "2021-07"), ("to", "2021-07-31"), ("limit", "50")],
-                  [("from", "2021"), ("to", "2021"), ("match", "within"), ("sort", "-date"), ("cursor", "abc")],
-                  [("limit", "500"), ("count", "true")], []):
+    for query in (
+        [("from", "2021-07"), ("to", "2021-07-31"), ("limit", "50")],
+        [("from", "2021"), ("to", "2021"), ("match", "within"), ("sort", "-date"), ("cursor", "abc")],
+        [("limit", "500"), ("count", "true")],
+        [],
+    ):
         args = MultiDict(query)
         assert SCHEMA.fast_load(args) == full_load(args) != "invalid"
 
 
 def test_fast_load_declines_what_it_does_not_handle():
-    for query in ([("from", "2021"), ("from", "2022")], [("q", "war")], [("limit", "501")], [("limit", "05")],
-                  [("from", "2022"), ("to", "2021")], [("from", "nonsense")], [("sort", "relevance")]):
+    for query in (
+        [("from", "2021"), ("from", "2022")],
+        [("q", "war")],
+        [("limit", "501")],
+        [("limit", "05")],
+        [("from", "2022"), ("to", "2021")],
+        [("from", "nonsense")],
+        [("sort", "relevance")],
+    ):
         assert SCHEMA.fast_load(MultiDict(query)) is None, query
 
 

@@ -3,21 +3,31 @@
 Each test builds a small database, runs ANALYZE as the service does after a migration,
 and reads EXPLAIN QUERY PLAN of the SQL the store runs (list_queries gives it exactly).
 """
+
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from service import ingest, store as store_module
+from service import ingest
+from service import store as store_module
 from service.api.events import fts_query, fts_words
 
 
 @pytest.fixture
 def st(app):
     st = store_module.connect(app.config["DATABASE"])
-    items = [{"id": f"e{i}", "date": f"20{i % 20:02d}-0{1 + i % 9}", "title": f"common word{i % 7}",
-              "tags": ["war"] if i % 3 else ["peace"], "importance": 1 + i % 5} for i in range(300)]
+    items = [
+        {
+            "id": f"e{i}",
+            "date": f"20{i % 20:02d}-0{1 + i % 9}",
+            "title": f"common word{i % 7}",
+            "tags": ["war"] if i % 3 else ["peace"],
+            "importance": 1 + i % 5,
+        }
+        for i in range(300)
+    ]
     ingest.import_items(st, items)
     st.conn.execute("ANALYZE")
     return st
@@ -55,7 +65,9 @@ def test_window_query_walks_the_chronological_index_without_sorting(st, f, desce
     assert not re.search(r"\bSCAN e\b", text), text
 
 
-@pytest.mark.parametrize("f", WINDOWS + [{"from_day": 18800, "match": "within"}, {"to_day": 18830, "match": "within"}])
+@pytest.mark.parametrize(
+    "f", WINDOWS + [{"from_day": 18800, "match": "within"}, {"to_day": 18830, "match": "within"}]
+)
 @pytest.mark.parametrize("after", [(18815, 18815, "x"), (store_module.OPEN_START, 18815, "x")])
 def test_class_conditions_carry_one_parameter_each(st, f, after):
     """store._seek finds a condition's parameter by the condition's position, and tightens
@@ -85,12 +97,16 @@ def test_a_cursor_among_open_start_events_seeks_on_their_end(st):
     [(where, p)] = [(w, p) for _c, w, p in st._class_parts(f) if "e.start_key = ?" in w]
     sought, p = store_module._seek(where, p, cursor, False)
     assert p[sought.index("e.end_key >= ?")] == 18900 and "e.start_key >= ?" not in sought
-    assert "SEARCH e USING COVERING INDEX events_chrono (span_class=? AND start_key=? AND end_key>?)" in \
-        plan_text(st, sql, params)
+    assert (
+        "SEARCH e USING COVERING INDEX events_chrono (span_class=? AND start_key=? AND end_key>?)"
+        in plan_text(st, sql, params)
+    )
     # Every other part starts after the cursor: only the open-start part checks the keyset.
     assert sql.count("(e.start_key, e.end_key, e.id) > (?, ?, ?)") == 1
     _plan, [(sql, _params)] = st.list_queries(f, 51, (18810, 18810, "x"))
-    assert sql.count("(e.start_key, e.end_key, e.id) > (?, ?, ?)") == len(st._class_parts(f))  # a cursor in the window: all
+    assert sql.count("(e.start_key, e.end_key, e.id) > (?, ?, ?)") == len(
+        st._class_parts(f)
+    )  # a cursor in the window: all
 
 
 def test_each_span_class_range_is_bounded_below(st):
@@ -112,7 +128,13 @@ def test_common_word_probes_fts_along_the_date_index(st, monkeypatch):
 
 
 def test_rare_word_reads_its_matches_by_rowid(st):
-    f = {"from_day": 0, "to_day": 30000, "match": "overlap", "fts": fts_query("word3"), "fts_terms": fts_words("word3")}
+    f = {
+        "from_day": 0,
+        "to_day": 30000,
+        "match": "overlap",
+        "fts": fts_query("word3"),
+        "fts_terms": fts_words("word3"),
+    }
     plan, [(sql, params)] = st.list_queries(f, 51)
     assert plan == "matches"
     text = plan_text(st, sql, params)
@@ -126,7 +148,9 @@ def test_rare_word_reads_its_matches_by_rowid(st):
 def test_window_aggregations_gather_index_ranges(st):
     where, params = st._window_condition({"from_day": 18800, "to_day": 18830, "match": "overlap"})
     text = plan_text(st, f"SELECT count(*) FROM events e WHERE {where[0]}", params)
-    assert "SEARCH w USING COVERING INDEX events_chrono" in text and not re.search(r"\bSCAN (e|w)\b", text), text
+    assert "SEARCH w USING COVERING INDEX events_chrono" in text and not re.search(r"\bSCAN (e|w)\b", text), (
+        text
+    )
 
 
 @pytest.mark.parametrize("match", ["overlap", "within"])

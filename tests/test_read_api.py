@@ -1,4 +1,5 @@
 """GET /api/v1/events and friends over the real app and a real SQLite file."""
+
 from __future__ import annotations
 
 import json
@@ -6,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from service import dates, ingest, store as store_module
+from service import dates, ingest
+from service import store as store_module
 
 SEED_EVENTS = json.loads((Path(__file__).resolve().parents[1] / "seed" / "events.json").read_text("utf-8"))
 
@@ -32,12 +34,15 @@ def test_seed_reads_back_in_chronological_order(seeded_client):
 
 def test_decade_before_year_before_month_before_day(seeded_client):
     got = ids(seeded_client.get("/api/v1/events?limit=500"))
-    order = [got.index(i) for i in (
-        "1990s-taliban-rule-fails-to-take-the-north",
-        "2001-northern-alliance-helps-topple-taliban",
-        "2021-04-biden-announces-us-troop-withdrawal",
-        "2021-07-02-international-troops-leave-bagram",
-    )]
+    order = [
+        got.index(i)
+        for i in (
+            "1990s-taliban-rule-fails-to-take-the-north",
+            "2001-northern-alliance-helps-topple-taliban",
+            "2021-04-biden-announces-us-troop-withdrawal",
+            "2021-07-02-international-troops-leave-bagram",
+        )
+    ]
     assert order == sorted(order)
 
 
@@ -50,9 +55,25 @@ def test_reverse_sort_is_the_exact_reverse(seeded_client):
 def test_event_has_every_contract_field(seeded_client):
     event = seeded_client.get("/api/v1/events/2021-07-02-international-troops-leave-bagram").json
     assert list(event) == [
-        "id", "date", "start", "end", "precision", "approximate", "uncertain", "display_date", "title",
-        "summary", "importance", "tags", "actors", "location", "sources", "timelines",
-        "created_at", "updated_at", "version",
+        "id",
+        "date",
+        "start",
+        "end",
+        "precision",
+        "approximate",
+        "uncertain",
+        "display_date",
+        "title",
+        "summary",
+        "importance",
+        "tags",
+        "actors",
+        "location",
+        "sources",
+        "timelines",
+        "created_at",
+        "updated_at",
+        "version",
     ]
     assert event["start"] == event["end"] == "2021-07-02"
     assert event["display_date"] == "2 July 2021"
@@ -74,19 +95,42 @@ def _event(event_id, date, **extra):
 
 
 SYNTH = [
-    _event("bce-ides", "-0043-03-15", tags=["rome"], actors=["Caesar"], location={"name": "Rome", "country": "IT", "lat": 41.9, "lon": 12.5}),
+    _event(
+        "bce-ides",
+        "-0043-03-15",
+        tags=["rome"],
+        actors=["Caesar"],
+        location={"name": "Rome", "country": "IT", "lat": 41.9, "lon": 12.5},
+    ),
     _event("bce-century", "-0100", tags=["rome"]),
     _event("open-start", "../1990", tags=["open"]),
     _event("unknown-start", "/1985", tags=["open"]),
     _event("decade-90s", "199X", tags=["decade"], importance=5),
     _event("year-2001", "2001", actors=["Northern Alliance"]),
-    _event("month-apr", "2021-04", tags=["war"], actors=["Joe Biden"], importance=4,
-           location={"name": "Washington", "country": "US", "lat": 38.9, "lon": -77.0}),
-    _event("day-jul02", "2021-07-02", tags=["war", "withdrawal"], actors=["United States"], importance=5,
-           summary="Troops leave the airfield at night.",
-           location={"name": "Bagram Airfield", "country": "AF", "lat": 34.946, "lon": 69.265}),
-    _event("night-jul04", "2021-07-04/2021-07-05", tags=["refugees"], actors=["Afghan army"],
-           location={"name": "Border", "country": "TJ", "lat": 37.5, "lon": 69.0}),
+    _event(
+        "month-apr",
+        "2021-04",
+        tags=["war"],
+        actors=["Joe Biden"],
+        importance=4,
+        location={"name": "Washington", "country": "US", "lat": 38.9, "lon": -77.0},
+    ),
+    _event(
+        "day-jul02",
+        "2021-07-02",
+        tags=["war", "withdrawal"],
+        actors=["United States"],
+        importance=5,
+        summary="Troops leave the airfield at night.",
+        location={"name": "Bagram Airfield", "country": "AF", "lat": 34.946, "lon": 69.265},
+    ),
+    _event(
+        "night-jul04",
+        "2021-07-04/2021-07-05",
+        tags=["refugees"],
+        actors=["Afghan army"],
+        location={"name": "Border", "country": "TJ", "lat": 37.5, "lon": 69.0},
+    ),
     _event("approx-jul05", "2021-07-05~", tags=["diplomacy"], actors=["Emomali Rahmon"], importance=2),
     _event("open-end", "2021-07/..", tags=["open"]),
     _event("unknown-end", "2021-08/", tags=["open"]),
@@ -122,17 +166,20 @@ def test_total_order_open_start_first_open_end_last_bce_numeric(synth_client):
     assert got == expected(lambda p, e: True)
 
 
-@pytest.mark.parametrize("window", [
-    "from=2021-07&to=2021-07",
-    "from=2021-07-05&to=2021-07-05",
-    "from=1995&to=1995",
-    "from=-0050&to=-0040",
-    "from=2021",
-    "to=1989",
-    "from=1900&to=2000",
-    "from=2022&to=2022",
-    "from=199X&to=199X",
-])
+@pytest.mark.parametrize(
+    "window",
+    [
+        "from=2021-07&to=2021-07",
+        "from=2021-07-05&to=2021-07-05",
+        "from=1995&to=1995",
+        "from=-0050&to=-0040",
+        "from=2021",
+        "to=1989",
+        "from=1900&to=2000",
+        "from=2022&to=2022",
+        "from=199X&to=199X",
+    ],
+)
 @pytest.mark.parametrize("match", ["overlap", "within"])
 def test_window_filters_match_the_definition(synth_client, window, match):
     params = dict(p.split("=") for p in window.split("&"))
@@ -164,34 +211,78 @@ def test_datetime_counts_on_its_utc_day(synth_client):
     assert "datetime" not in ids(synth_client.get("/api/v1/events?from=2021-07-04&to=2021-07-04"))
 
 
-@pytest.mark.parametrize("query,pred", [
-    ("tag=war", lambda e: "war" in e.get("tags", [])),
-    ("tag=war&tag=rome", lambda e: {"war", "rome"} & set(e.get("tags", []))),
-    ("actor=Joe%20Biden", lambda e: "Joe Biden" in e.get("actors", [])),
-    ("country=AF&country=TJ", lambda e: (e.get("location") or {}).get("country") in ("AF", "TJ")),
-    ("timeline=main", lambda e: SYNTH.index(e) % 2 == 0),
-    ("precision=month", lambda e: dates.parse(e["date"]).precision == "month"),
-    ("precision=decade&precision=century", lambda e: dates.parse(e["date"]).precision in ("decade", "century")),
-    ("min_importance=4", lambda e: e.get("importance", 3) >= 4),
-    ("bbox=60,30,75,40", lambda e: "lat" in (e.get("location") or {}) and 60 <= e["location"]["lon"] <= 75 and 30 <= e["location"]["lat"] <= 40),
-    ("bbox=170,-90,-60,90", lambda e: "lat" in (e.get("location") or {}) and (e["location"]["lon"] >= 170 or e["location"]["lon"] <= -60)),
-    ("tag=war&min_importance=4", lambda e: "war" in e.get("tags", []) and e.get("importance", 3) >= 4),
-    ("tag=war&country=AF", lambda e: "war" in e.get("tags", []) and (e.get("location") or {}).get("country") == "AF"),
-    ("tag=open&from=2021&to=2021", lambda e: "open" in e.get("tags", []) and e["id"] in ("open-end", "unknown-end")),
-    ("q=airfield", lambda e: "airfield" in (e.get("summary") or "").lower()),
-    ("q=Rahmon", lambda e: "Emomali Rahmon" in e.get("actors", [])),
-    ("q=Bagram", lambda e: e["id"] == "day-jul02"),
-    ("q=airfield&tag=rome", lambda e: False),
-])
+@pytest.mark.parametrize(
+    "query,pred",
+    [
+        ("tag=war", lambda e: "war" in e.get("tags", [])),
+        ("tag=war&tag=rome", lambda e: {"war", "rome"} & set(e.get("tags", []))),
+        ("actor=Joe%20Biden", lambda e: "Joe Biden" in e.get("actors", [])),
+        ("country=AF&country=TJ", lambda e: (e.get("location") or {}).get("country") in ("AF", "TJ")),
+        ("timeline=main", lambda e: SYNTH.index(e) % 2 == 0),
+        ("precision=month", lambda e: dates.parse(e["date"]).precision == "month"),
+        (
+            "precision=decade&precision=century",
+            lambda e: dates.parse(e["date"]).precision in ("decade", "century"),
+        ),
+        ("min_importance=4", lambda e: e.get("importance", 3) >= 4),
+        (
+            "bbox=60,30,75,40",
+            lambda e: (
+                "lat" in (e.get("location") or {})
+                and 60 <= e["location"]["lon"] <= 75
+                and 30 <= e["location"]["lat"] <= 40
+            ),
+        ),
+        (
+            "bbox=170,-90,-60,90",
+            lambda e: (
+                "lat" in (e.get("location") or {})
+                and (e["location"]["lon"] >= 170 or e["location"]["lon"] <= -60)
+            ),
+        ),
+        ("tag=war&min_importance=4", lambda e: "war" in e.get("tags", []) and e.get("importance", 3) >= 4),
+        (
+            "tag=war&country=AF",
+            lambda e: "war" in e.get("tags", []) and (e.get("location") or {}).get("country") == "AF",
+        ),
+        (
+            "tag=open&from=2021&to=2021",
+            lambda e: "open" in e.get("tags", []) and e["id"] in ("open-end", "unknown-end"),
+        ),
+        ("q=airfield", lambda e: "airfield" in (e.get("summary") or "").lower()),
+        ("q=Rahmon", lambda e: "Emomali Rahmon" in e.get("actors", [])),
+        ("q=Bagram", lambda e: e["id"] == "day-jul02"),
+        ("q=airfield&tag=rome", lambda e: False),
+    ],
+)
 def test_filters_and_their_combinations(synth_client, query, pred):
     got = ids(synth_client.get(f"/api/v1/events?{query}&limit=500"))
     assert got == [e["id"] for e in sorted(SYNTH, key=chrono_key) if pred(e)]
 
 
-@pytest.mark.parametrize("q", [
-    '"', "'", "AND", "OR NOT", "NEAR(a b)", "title:bagram", "*", "^air", "a\" OR \"b", "(((", "-", "%",
-    "'; DROP TABLE events; --", "\\", "bagram*", "x" * 5000, "日本語", "\u0000",
-])
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"',
+        "'",
+        "AND",
+        "OR NOT",
+        "NEAR(a b)",
+        "title:bagram",
+        "*",
+        "^air",
+        'a" OR "b',
+        "(((",
+        "-",
+        "%",
+        "'; DROP TABLE events; --",
+        "\\",
+        "bagram*",
+        "x" * 5000,
+        "日本語",
+        "\u0000",
+    ],
+)
 def test_any_user_text_is_searched_as_words_and_never_errors(synth_client, q):
     response = synth_client.get("/api/v1/events", query_string={"q": q})
     assert response.status_code == 200
@@ -209,7 +300,9 @@ def test_relevance_sort_puts_best_match_first(synth_client):
 
 @pytest.mark.parametrize("sort", ["date", "-date"])
 @pytest.mark.parametrize("limit", [1, 2, 3, 7])
-@pytest.mark.parametrize("filters", ["", "from=1900&to=2030", "tag=open&tag=war", "from=2021-07&match=within"])
+@pytest.mark.parametrize(
+    "filters", ["", "from=1900&to=2030", "tag=open&tag=war", "from=2021-07&match=within"]
+)
 def test_pages_joined_equal_one_big_page(synth_client, sort, limit, filters):
     big = ids(synth_client.get(f"/api/v1/events?sort={sort}&limit=500&{filters}"))
     got, url, pages = [], f"/api/v1/events?sort={sort}&limit={limit}&{filters}", 0
@@ -221,7 +314,7 @@ def test_pages_joined_equal_one_big_page(synth_client, sort, limit, filters):
         if nxt:
             link = response.headers["Link"]
             assert link.endswith('rel="next"') and "cursor=" in link
-            url = link[1:link.index(">")]
+            url = link[1 : link.index(">")]
         else:
             assert "Link" not in response.headers
             url = None
@@ -245,7 +338,9 @@ def test_pages_through_many_open_start_events(synth_client, app, sort, limit):
     assert sum(1 for i in big if i.startswith(("os-", "us-"))) == 8  # the ones that end in 1996 or later
     got, cursor = [], None
     for _ in range(100):
-        response = synth_client.get(f"/api/v1/events?{query}&limit={limit}" + (f"&cursor={cursor}" if cursor else ""))
+        response = synth_client.get(
+            f"/api/v1/events?{query}&limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        )
         got += ids(response)
         cursor = response.json["next"]
         if not cursor:
@@ -312,12 +407,15 @@ def test_histogram_counts_each_event_in_the_bucket_of_its_start(synth_client):
     assert starts == sorted(starts)
 
 
-@pytest.mark.parametrize("interval,key,start,end", [
-    ("decade", "199X", "1990-01-01", "1999-12-31"),
-    ("century", "19XX", "1900-01-01", "1999-12-31"),
-    ("month", "2021-07", "2021-07-01", "2021-07-31"),
-    ("day", "2021-07-05", "2021-07-05", "2021-07-05"),
-])
+@pytest.mark.parametrize(
+    "interval,key,start,end",
+    [
+        ("decade", "199X", "1990-01-01", "1999-12-31"),
+        ("century", "19XX", "1900-01-01", "1999-12-31"),
+        ("month", "2021-07", "2021-07-01", "2021-07-31"),
+        ("day", "2021-07-05", "2021-07-05", "2021-07-05"),
+    ],
+)
 def test_histogram_keys_are_edtf(synth_client, interval, key, start, end):
     buckets = synth_client.get(f"/api/v1/events/histogram?interval={interval}").json["buckets"]
     bucket = next(b for b in buckets if b["key"] == key)
@@ -351,30 +449,33 @@ def test_non_event_paths_refuse_other_methods(synth_client):
 # --------------------------------------------------------------------------- every 400
 
 
-@pytest.mark.parametrize("query,param", [
-    ("from=yesterday", "from"),
-    ("from=2021-02-30", "from"),
-    ("to=2021-13", "to"),
-    ("from=2021-07/2021-08", "from"),
-    ("from=2022&to=2021", "from"),
-    ("match=near", "match"),
-    ("limit=0", "limit"),
-    ("limit=501", "limit"),
-    ("limit=ten", "limit"),
-    ("cursor=not-a-cursor", "cursor"),
-    ("cursor=", "cursor"),
-    ("sort=title", "sort"),
-    ("sort=relevance", "sort"),
-    ("min_importance=0", "min_importance"),
-    ("min_importance=6", "min_importance"),
-    ("precision=week", "precision"),
-    ("bbox=1,2,3", "bbox"),
-    ("bbox=0,95,10,96", "bbox"),
-    ("bbox=a,b,c,d", "bbox"),
-    ("bbox=nan,0,1,1", "bbox"),
-    ("count=maybe", "count"),
-    ("format=xml", "format"),
-])
+@pytest.mark.parametrize(
+    "query,param",
+    [
+        ("from=yesterday", "from"),
+        ("from=2021-02-30", "from"),
+        ("to=2021-13", "to"),
+        ("from=2021-07/2021-08", "from"),
+        ("from=2022&to=2021", "from"),
+        ("match=near", "match"),
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("limit=ten", "limit"),
+        ("cursor=not-a-cursor", "cursor"),
+        ("cursor=", "cursor"),
+        ("sort=title", "sort"),
+        ("sort=relevance", "sort"),
+        ("min_importance=0", "min_importance"),
+        ("min_importance=6", "min_importance"),
+        ("precision=week", "precision"),
+        ("bbox=1,2,3", "bbox"),
+        ("bbox=0,95,10,96", "bbox"),
+        ("bbox=a,b,c,d", "bbox"),
+        ("bbox=nan,0,1,1", "bbox"),
+        ("count=maybe", "count"),
+        ("format=xml", "format"),
+    ],
+)
 def test_bad_parameter_is_a_400_problem_naming_it(synth_client, query, param):
     response = synth_client.get(f"/api/v1/events?{query}")
     assert response.status_code == 400, response.get_data(as_text=True)
@@ -397,8 +498,15 @@ def test_tampered_cursor_is_refused(synth_client):
     assert synth_client.get(f"/api/v1/events?limit=1&cursor={tampered}").status_code == 400
 
 
-@pytest.mark.parametrize("path", ["/api/v1/events/histogram?interval=week", "/api/v1/events/facets?facet=colour",
-                                  "/api/v1/events/facets?size=0", "/api/v1/events/histogram?from=x"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/events/histogram?interval=week",
+        "/api/v1/events/facets?facet=colour",
+        "/api/v1/events/facets?size=0",
+        "/api/v1/events/histogram?from=x",
+    ],
+)
 def test_bad_histogram_and_facet_parameters(synth_client, path):
     response = synth_client.get(path)
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
@@ -411,10 +519,15 @@ def test_cached_aggregates_follow_every_write(synth_client, app):
     st = store_module.connect(app.config["DATABASE"])
     with st.write():
         ingest.write_rows(st, ingest.prepare_batch([_event("cache-new", "2021-07-03", tags=["war"])], st))
-    after = {t["value"]: t["count"] for t in synth_client.get("/api/v1/events/facets?facet=tags&size=50").json["tags"]}
+    after = {
+        t["value"]: t["count"]
+        for t in synth_client.get("/api/v1/events/facets?facet=tags&size=50").json["tags"]
+    }
     assert after["war"] == {t["value"]: t["count"] for t in first["tags"]}["war"] + 1
     hist = synth_client.get("/api/v1/events/histogram?interval=year").json
     with st.write():
         st.delete_event("cache-new")
     again = synth_client.get("/api/v1/events/histogram?interval=year").json
-    assert {b["key"]: b["count"] for b in again["buckets"]}["2021"] == {b["key"]: b["count"] for b in hist["buckets"]}["2021"] - 1
+    assert {b["key"]: b["count"] for b in again["buckets"]}["2021"] == {
+        b["key"]: b["count"] for b in hist["buckets"]
+    }["2021"] - 1

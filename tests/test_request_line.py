@@ -1,4 +1,5 @@
 """Request lines up to 16 KiB are served (a 5,000-character q works), under gunicorn too."""
+
 from __future__ import annotations
 
 import http.client
@@ -37,9 +38,24 @@ def gunicorn_server(tmp_path_factory):
         port = s.getsockname()[1]
     env = dict(os.environ, TIMELINE_DATABASE=str(db))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(REPO / "service" / "gunicorn_conf.py"), "--workers", "1",
-         "--bind", f"127.0.0.1:{port}", "service:create_app()"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(REPO / "service" / "gunicorn_conf.py"),
+            "--workers",
+            "1",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "service:create_app()",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         for _ in range(100):
             try:

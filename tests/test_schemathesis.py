@@ -14,8 +14,10 @@ Two deliberate settings, both narrower than switching anything off:
   accepts exactly those messages and sends everything else to schemathesis's own
   ``positive_data_acceptance``.
 """
+
 from __future__ import annotations
 
+import os
 import tempfile
 
 import pytest
@@ -29,7 +31,6 @@ from service import auth, create_app, ingest
 from service import store as store_module
 
 WRITE = "tl_schemathesis-write-token-0123456789abcdefABCDEF"
-import os
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", 60))
 # SCHEMATHESIS_SEED=random explores new examples (CI runs the fixed, reproducible set)
@@ -38,21 +39,26 @@ DERANDOMIZE = os.environ.get("SCHEMATHESIS_SEED") != "random"
 # The rules a JSON Schema cannot state; a positive example may break them (messages as the
 # service words them).
 SEMANTIC_RULES = (
-    "Not a valid EDTF",            # calendar validity, interval order: the pattern is an approximation
-    "is after 'to'",               # from <= to
-    "Longitudes must lie",         # bbox ranges and min_lat <= max_lat
+    "Not a valid EDTF",  # calendar validity, interval order: the pattern is an approximation
+    "is after 'to'",  # from <= to
+    "Longitudes must lie",  # bbox ranges and min_lat <= max_lat
     "not a cursor issued by this service",
-    "issued for a different",      # a cursor of another query or sort
+    "issued for a different",  # a cursor of another query or sort
     "sort=relevance needs a q",
-    "is a reserved word",          # histogram, facets, import
-    "does not exist", "No timeline", "unknown timeline", "Unknown timeline",  # referenced timelines
+    "is a reserved word",  # histogram, facets, import
+    "does not exist",
+    "No timeline",
+    "unknown timeline",
+    "Unknown timeline",  # referenced timelines
     "lat and lon come together",
-    "needs at least",              # a location with nothing in it
+    "needs at least",  # a location with nothing in it
     "names at least a url or a title",
-    "Must be an absolute http",    # URLs beyond the pattern
+    "Must be an absolute http",  # URLs beyond the pattern
     "differs from the path",
-    "duplicate", "repeated",       # the same id twice in one import batch
-    "Shorter than minimum length", "Length must be between",  # lengths count after trimming
+    "duplicate",
+    "repeated",  # the same id twice in one import batch
+    "Shorter than minimum length",
+    "Length must be between",  # lengths count after trimming
 )
 
 
@@ -95,15 +101,42 @@ def _server():
     if "app" not in _STATE:
         directory = tempfile.mkdtemp(prefix="schemathesis-")
         # no rate limit here: thousands of generated writes a minute are the point
-        app = create_app({"TESTING": True, "DATABASE": f"{directory}/timeline.db", "WRITE_RATE_PER_MINUTE": 0})
+        app = create_app(
+            {"TESTING": True, "DATABASE": f"{directory}/timeline.db", "WRITE_RATE_PER_MINUTE": 0}
+        )
         with app.app_context():
             ingest.load_seed_dir(app)
-        store_module.connect(app.config["DATABASE"]).add_token("schemathesis", "write", auth.hash_token(WRITE))
-        config = SchemathesisConfig.from_dict({"auth": {"openapi": {"bearerAuth": {"bearer": WRITE}}}, "checks": {
-            "positive_data_acceptance": {"expected-statuses": ["2xx", "3xx", 401, 403, 404, 409, 412, 429]},
-            "negative_data_rejection": {"expected-statuses": [400, 401, 403, 404, 405, 406, 409, 412, 413,
-                                                             414, 415, 422, 428, 429]},
-        }})
+        store_module.connect(app.config["DATABASE"]).add_token(
+            "schemathesis", "write", auth.hash_token(WRITE)
+        )
+        config = SchemathesisConfig.from_dict(
+            {
+                "auth": {"openapi": {"bearerAuth": {"bearer": WRITE}}},
+                "checks": {
+                    "positive_data_acceptance": {
+                        "expected-statuses": ["2xx", "3xx", 401, 403, 404, 409, 412, 429]
+                    },
+                    "negative_data_rejection": {
+                        "expected-statuses": [
+                            400,
+                            401,
+                            403,
+                            404,
+                            405,
+                            406,
+                            409,
+                            412,
+                            413,
+                            414,
+                            415,
+                            422,
+                            428,
+                            429,
+                        ]
+                    },
+                },
+            }
+        )
         _STATE["seed_changes"] = len(store_module.connect(app.config["DATABASE"]).changes(0, 100000))
         _STATE.update(app=app, schema=schemathesis.openapi.from_wsgi("/openapi.json", app, config=config))
     return _STATE["app"], _STATE["schema"]
@@ -117,15 +150,24 @@ def _checks():
     # stateful links between operations (the description declares none); ignored_auth sends
     # requests without the token and needs them to fail -- reads are public by design, and
     # the writes' 401 is tested in tests/test_write_api.py and tests/test_hostile.py.
-    stateful = {"ensure_resource_availability", "use_after_free", "object_level_authorization", "ignored_auth"}
-    checks = [c for c in CHECKS.get_all() if c.__name__ not in stateful and c.__name__ != "positive_data_acceptance"]
+    stateful = {
+        "ensure_resource_availability",
+        "use_after_free",
+        "object_level_authorization",
+        "ignored_auth",
+    }
+    checks = [
+        c for c in CHECKS.get_all() if c.__name__ not in stateful and c.__name__ != "positive_data_acceptance"
+    ]
     return checks + [semantic_rejection]
 
 
 OPERATIONS = [result.ok() for result in _server()[1].get_all_operations()]
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["positive", "negative"])
+@pytest.mark.parametrize(
+    "mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["positive", "negative"]
+)
 @pytest.mark.parametrize("operation", OPERATIONS, ids=[op.label for op in OPERATIONS])
 def test_every_operation_keeps_its_description(operation, mode):
     checks = _checks()
@@ -138,11 +180,19 @@ def test_every_operation_keeps_its_description(operation, mode):
     if operation.label == "GET /api/v1/events/{event_id}":
         # GET /events/histogram and /events/facets are other, concrete paths of the
         # description, which OpenAPI matches before the template: not a GET of an event.
-        strategy = strategy.filter(lambda c: (c.path_parameters or {}).get("event_id") not in ("histogram", "facets"))
+        strategy = strategy.filter(
+            lambda c: (c.path_parameters or {}).get("event_id") not in ("histogram", "facets")
+        )
 
     @given(case=strategy)
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=DERANDOMIZE, database=None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        derandomize=DERANDOMIZE,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case):
         case.call_and_validate(headers=headers, checks=checks)
 
@@ -156,12 +206,24 @@ def test_every_operation_keeps_its_description(operation, mode):
 
 def test_every_operation_is_exercised():
     labels = {op.label for op in OPERATIONS}
-    assert {"GET /api/v1/events", "POST /api/v1/events", "PUT /api/v1/events/{event_id}",
-            "PATCH /api/v1/events/{event_id}", "DELETE /api/v1/events/{event_id}",
-            "POST /api/v1/events/import", "GET /api/v1/events/histogram", "GET /api/v1/events/facets",
-            "GET /api/v1/timelines", "POST /api/v1/timelines", "PUT /api/v1/timelines/{slug}",
-            "PATCH /api/v1/timelines/{slug}", "DELETE /api/v1/timelines/{slug}",
-            "GET /api/v1/timelines/{slug}/events", "GET /api/v1/changes", "GET /readyz"} <= labels
+    assert {
+        "GET /api/v1/events",
+        "POST /api/v1/events",
+        "PUT /api/v1/events/{event_id}",
+        "PATCH /api/v1/events/{event_id}",
+        "DELETE /api/v1/events/{event_id}",
+        "POST /api/v1/events/import",
+        "GET /api/v1/events/histogram",
+        "GET /api/v1/events/facets",
+        "GET /api/v1/timelines",
+        "POST /api/v1/timelines",
+        "PUT /api/v1/timelines/{slug}",
+        "PATCH /api/v1/timelines/{slug}",
+        "DELETE /api/v1/timelines/{slug}",
+        "GET /api/v1/timelines/{slug}/events",
+        "GET /api/v1/changes",
+        "GET /readyz",
+    } <= labels
 
 
 def test_generated_writes_were_accepted_too():

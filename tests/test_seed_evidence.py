@@ -42,8 +42,18 @@ TIMELINES = json.loads((SEED_DIR / "timelines.json").read_text(encoding="utf-8")
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,119}$")
 RESERVED_IDS = {"histogram", "facets", "import"}
-WRITABLE_FIELDS = {"id", "date", "title", "summary", "importance", "tags", "actors",
-                   "location", "sources", "timelines"}
+WRITABLE_FIELDS = {
+    "id",
+    "date",
+    "title",
+    "summary",
+    "importance",
+    "tags",
+    "actors",
+    "location",
+    "sources",
+    "timelines",
+}
 LOCATION_FIELDS = {"name", "country", "lat", "lon"}
 SOURCE_FIELDS = {"url", "title", "publisher", "published", "quote"}
 
@@ -113,10 +123,10 @@ MONTHS = {name: i for i, name in enumerate(calendar.month_name) if name}
 # Phrases that place a happening only relatively or vaguely. A quote with one of them
 # may justify a qualified (~ ? %) date; a quote without one may not.
 VAGUE_PHRASES = [
-    r"\balso\b",            # "He also spoke with ...": placed next to a dated event, not dated
-    r"\banother\b",         # "another Afghan soldier": one more account of the same flight
-    r"\brecent(?:ly)?\b",   # "a recent analysis", "recently captured"
-    r"\bnow\b",             # the report's own present
+    r"\balso\b",  # "He also spoke with ...": placed next to a dated event, not dated
+    r"\banother\b",  # "another Afghan soldier": one more account of the same flight
+    r"\brecent(?:ly)?\b",  # "a recent analysis", "recently captured"
+    r"\bnow\b",  # the report's own present
     r"\bthe coming weeks\b",
     r"\bovernight\b",
 ]
@@ -242,6 +252,7 @@ def date_problems(date: str, quote: str) -> list[str]:
 # Quotes
 # ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("event", EVENTS, ids=_event_ids(EVENTS))
 def test_every_quote_is_verbatim_from_the_report(event):
     assert event.get("sources"), "every seed event cites the report"
@@ -278,6 +289,7 @@ def test_the_source_is_the_report_without_an_invented_url(event):
 # Dates against their evidence
 # ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("event", EVENTS, ids=_event_ids(EVENTS))
 def test_every_date_agrees_with_its_quote(event):
     problems = [p for s in event["sources"] for p in date_problems(event["date"], s["quote"])]
@@ -301,17 +313,27 @@ def test_seed_is_in_chronological_order():
     assert keys == sorted(keys), "events must be ordered by start, then end, then id"
 
 
-BAGRAM = "On July 2, all international troops left Bagram Airfield, the largest U.S. military base in Afghanistan."
-FLED = ("Underscoring the rapid collapse of Afghan security forces, more than 1,000 Afghan troops "
-        "fled into Tajikistan overnight, Tajik border guards said on July 5.")
-BIDEN = ("Since U.S. President Joe Biden in April announced U.S. troop would withdraw, the Taliban has "
-         "unleashed a quick offensive and now controls about one-third of the country’s 421 districts "
-         "and district centers.")
-HISTORY = ("The Taliban’s inroads in the north are significant because it’s a gateway to Central Asia "
-           "and the group failed to take control of the area during their 1990s rule, when it was a "
-           "stronghold of the U.S.-backed Northern Alliance that helped topple the Islamist group in 2001.")
-UNDATED = ("“Remaining there would be suicide for us,” said another Afghan soldier, Mohammad Vali, "
-           "who accompanied 134 Afghan troops into Tajikistan.")
+BAGRAM = (
+    "On July 2, all international troops left Bagram Airfield, the largest U.S. military base in Afghanistan."
+)
+FLED = (
+    "Underscoring the rapid collapse of Afghan security forces, more than 1,000 Afghan troops "
+    "fled into Tajikistan overnight, Tajik border guards said on July 5."
+)
+BIDEN = (
+    "Since U.S. President Joe Biden in April announced U.S. troop would withdraw, the Taliban has "
+    "unleashed a quick offensive and now controls about one-third of the country’s 421 districts "
+    "and district centers."
+)
+HISTORY = (
+    "The Taliban’s inroads in the north are significant because it’s a gateway to Central Asia "
+    "and the group failed to take control of the area during their 1990s rule, when it was a "
+    "stronghold of the U.S.-backed Northern Alliance that helped topple the Islamist group in 2001."
+)
+UNDATED = (
+    "“Remaining there would be suicide for us,” said another Afghan soldier, Mohammad Vali, "
+    "who accompanied 134 Afghan troops into Tajikistan."
+)
 
 
 @pytest.mark.parametrize("quote", [BAGRAM, FLED, BIDEN, HISTORY, UNDATED])
@@ -367,6 +389,7 @@ def test_checker_reads_the_report_dates_relative_to_july_2021():
 # ---------------------------------------------------------------------------
 # Shape (API.md section 1, writable fields only)
 # ---------------------------------------------------------------------------
+
 
 def test_timelines_shape():
     assert isinstance(TIMELINES, list) and TIMELINES
@@ -464,7 +487,7 @@ def test_the_summary_is_not_copied_from_the_report():
     for e in EVENTS:
         words = e["summary"].split()
         for i in range(len(words) - 7):
-            run = " ".join(words[i:i + 8])
+            run = " ".join(words[i : i + 8])
             if run in REPORT:
                 copied.append(f"{e['id']}: {run!r}")
     assert not copied, copied

@@ -1,4 +1,5 @@
 """Timelines (CRUD, derived fields, cascade) and the change feed (since, replay after random writes)."""
+
 from __future__ import annotations
 
 import json
@@ -6,7 +7,8 @@ import random
 
 import pytest
 
-from service import auth, store as store_module
+from service import auth
+from service import store as store_module
 
 TL = "/api/v1/timelines"
 EVENTS = "/api/v1/events"
@@ -64,10 +66,18 @@ def test_timeline_lifecycle_with_derived_fields(client, h):
     assert tl["title"] == "The war" and tl["event_count"] == 0 and tl["start"] is None and tl["end"] is None
     assert client.post(TL, json={"slug": "war", "title": "Again"}, headers=h).status_code == 409
 
-    assert client.post(EVENTS, json={"id": "a", "date": "2021-07-02", "title": "A", "timelines": ["war"]},
-                       headers=h).status_code == 201
-    assert client.post(EVENTS, json={"id": "b", "date": "2021-04/2021-07", "title": "B", "timelines": ["war"]},
-                       headers=h).status_code == 201
+    assert (
+        client.post(
+            EVENTS, json={"id": "a", "date": "2021-07-02", "title": "A", "timelines": ["war"]}, headers=h
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            EVENTS, json={"id": "b", "date": "2021-04/2021-07", "title": "B", "timelines": ["war"]}, headers=h
+        ).status_code
+        == 201
+    )
     assert client.post(EVENTS, json={"id": "c", "date": "1990", "title": "C"}, headers=h).status_code == 201
     tl = client.get(f"{TL}/war").json
     assert (tl["event_count"], tl["start"], tl["end"]) == (2, "2021-04-01", "2021-07-31")
@@ -88,8 +98,12 @@ def test_timeline_put_patch_and_if_match(client, h):
     stale = r.headers["ETag"]
     same = client.put(f"{TL}/war", json={"title": "War", "description": "about"}, headers=h)
     assert same.status_code == 200 and same.json["version"] == 1
-    r = client.patch(f"{TL}/war", data=json.dumps({"description": None}),
-                     content_type="application/merge-patch+json", headers=h)
+    r = client.patch(
+        f"{TL}/war",
+        data=json.dumps({"description": None}),
+        content_type="application/merge-patch+json",
+        headers=h,
+    )
     assert r.status_code == 200 and r.json["description"] is None and r.json["version"] == 2
     assert r.json["title"] == "War"
     r = client.put(f"{TL}/war", json={"title": "X"}, headers={**h, "If-Match": stale})
@@ -106,15 +120,18 @@ def test_timeline_put_patch_and_if_match(client, h):
     assert back.status_code == 200 and back.json == got
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"slug": "Bad Slug", "title": "x"}, "slug"),
-    ({"slug": "import", "title": "x"}, "slug"),
-    ({"slug": "ok"}, "title"),
-    ({"slug": "ok", "title": ""}, "title"),
-    ({"slug": "ok", "title": "x" * 201}, "title"),
-    ({"slug": "ok", "title": "x", "colour": "red"}, "colour"),
-    ({"title": "x"}, "slug"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"slug": "Bad Slug", "title": "x"}, "slug"),
+        ({"slug": "import", "title": "x"}, "slug"),
+        ({"slug": "ok"}, "title"),
+        ({"slug": "ok", "title": ""}, "title"),
+        ({"slug": "ok", "title": "x" * 201}, "title"),
+        ({"slug": "ok", "title": "x", "colour": "red"}, "colour"),
+        ({"title": "x"}, "slug"),
+    ],
+)
 def test_timeline_validation_names_the_field(client, h, body, field):
     r = client.post(TL, json=body, headers=h)
     assert r.status_code == 422 and field in r.json["errors"], r.get_data(as_text=True)
@@ -159,7 +176,9 @@ def test_delete_timeline_with_events_is_409_unless_cascade(seeded_client, sh):
     assert all(c["op"] == "upsert" and "tajikistan-border" not in c["event"]["timelines"] for c in detached)
     # events of other timelines are untouched; the timeline can no longer be named
     assert client.get(f"{TL}/afghanistan-2021").json["event_count"] == 16
-    r = client.post(EVENTS, json={"date": "2021", "title": "x", "timelines": ["tajikistan-border"]}, headers=sh)
+    r = client.post(
+        EVENTS, json={"date": "2021", "title": "x", "timelines": ["tajikistan-border"]}, headers=sh
+    )
     assert r.status_code == 422 and "timelines" in r.json["errors"]
 
 
@@ -174,9 +193,19 @@ def test_timeline_events_take_every_filter(seeded_client):
     slug = "afghanistan-2021"
     members = [e for e in all_events(client) if slug in e["timelines"]]
     assert [e["id"] for e in all_events(client, f"{TL}/{slug}/events")] == [e["id"] for e in members]
-    for query in ("&from=2021-07-04&to=2021-07-05", "&q=Taliban", "&tag=military", "&min_importance=4",
-                  "&country=AF", "&precision=month", "&sort=-date", "&from=2021-07&match=within",
-                  "&actor=Taliban", "&bbox=60,29,75,39", "&timeline=tajikistan-border"):
+    for query in (
+        "&from=2021-07-04&to=2021-07-05",
+        "&q=Taliban",
+        "&tag=military",
+        "&min_importance=4",
+        "&country=AF",
+        "&precision=month",
+        "&sort=-date",
+        "&from=2021-07&match=within",
+        "&actor=Taliban",
+        "&bbox=60,29,75,39",
+        "&timeline=tajikistan-border",
+    ):
         expected = [e["id"] for e in all_events(client, EVENTS, query) if slug in e["timelines"]]
         got = [e["id"] for e in all_events(client, f"{TL}/{slug}/events", query)]
         assert got == expected, query
@@ -208,12 +237,15 @@ def test_change_feed_shape_and_since(client, h):
     assert client.get(f"/api/v1/changes?since={s1}").json["changes"] == changes[1:]
     assert client.get("/api/v1/changes?since=0").json == feed
     assert client.get(f"/api/v1/changes?since={changes[-1]['seq']}").json == {
-        "changes": [], "next_since": changes[-1]["seq"]}
+        "changes": [],
+        "next_since": changes[-1]["seq"],
+    }
     assert client.get("/api/v1/changes?limit=1").json["changes"] == changes[:1]
 
 
-@pytest.mark.parametrize("query", ["since=-1", "since=abc", "since=1.5", "since=", "limit=0", "limit=1001",
-                                   "limit=x"])
+@pytest.mark.parametrize(
+    "query", ["since=-1", "since=abc", "since=1.5", "since=", "limit=0", "limit=1001", "limit=x"]
+)
 def test_change_feed_bad_parameters_are_400(client, query):
     r = client.get(f"/api/v1/changes?{query}")
     assert r.status_code == 400, (query, r.get_data(as_text=True))
@@ -227,17 +259,34 @@ def test_replaying_the_feed_after_a_random_mix_of_writes_gives_exactly_the_event
     timelines = ["afghanistan-2021", "tajikistan-border"]
     ids = [e["id"] for e in all_events(client)]
     tags = ["military", "refugees", "diplomacy", "border"]
-    dates = ["2021", "2021-07", "2021-07-05", "199X", "2021-07/..", "/2021", "-0043-03-15", "2021-04/2021-07~"]
+    dates = [
+        "2021",
+        "2021-07",
+        "2021-07-05",
+        "199X",
+        "2021-07/..",
+        "/2021",
+        "-0043-03-15",
+        "2021-04/2021-07~",
+    ]
     counter = [0]
 
     def body(event_id=None):
         counter[0] += 1
-        b = {"date": rng.choice(dates), "title": f"Event {counter[0]} {rng.random():.6f}",
-             "importance": rng.randint(1, 5), "tags": rng.sample(tags, rng.randint(0, 2)),
-             "timelines": rng.sample(timelines, rng.randint(0, 2))}
+        b = {
+            "date": rng.choice(dates),
+            "title": f"Event {counter[0]} {rng.random():.6f}",
+            "importance": rng.randint(1, 5),
+            "tags": rng.sample(tags, rng.randint(0, 2)),
+            "timelines": rng.sample(timelines, rng.randint(0, 2)),
+        }
         if rng.random() < 0.5:
-            b["location"] = {"name": "Somewhere", "country": rng.choice(["AF", "TJ"]),
-                             "lat": round(rng.uniform(-90, 90), 4), "lon": round(rng.uniform(-180, 180), 4)}
+            b["location"] = {
+                "name": "Somewhere",
+                "country": rng.choice(["AF", "TJ"]),
+                "lat": round(rng.uniform(-90, 90), 4),
+                "lon": round(rng.uniform(-180, 180), 4),
+            }
         if event_id is not None and rng.random() < 0.8:
             b["id"] = event_id
         return b
@@ -259,24 +308,39 @@ def test_replaying_the_feed_after_a_random_mix_of_writes_gives_exactly_the_event
                 ids.append(target)
         elif op == "patch" and ids:
             target = rng.choice(ids)
-            patch = rng.choice([{"summary": f"s{step}"}, {"summary": None}, {"location": None},
-                                {"location": {"name": "Patched"}}, {"importance": rng.randint(1, 5)},
-                                {"timelines": rng.sample(timelines, 1)}, {"tags": None}])
-            r = client.patch(f"{EVENTS}/{target}", data=json.dumps(patch),
-                             content_type="application/merge-patch+json", headers=sh)
+            patch = rng.choice(
+                [
+                    {"summary": f"s{step}"},
+                    {"summary": None},
+                    {"location": None},
+                    {"location": {"name": "Patched"}},
+                    {"importance": rng.randint(1, 5)},
+                    {"timelines": rng.sample(timelines, 1)},
+                    {"tags": None},
+                ]
+            )
+            r = client.patch(
+                f"{EVENTS}/{target}",
+                data=json.dumps(patch),
+                content_type="application/merge-patch+json",
+                headers=sh,
+            )
             assert r.status_code in (200, 422), r.get_data(as_text=True)
         elif op == "delete" and ids:
             target = ids.pop(rng.randrange(len(ids)))
             assert client.delete(f"{EVENTS}/{target}", headers=sh).status_code == 204
         elif op == "import":
-            batch = [body(rng.choice(ids) if ids and rng.random() < 0.5 else f"imp-{step}-{i}") for i in range(5)]
+            batch = [
+                body(rng.choice(ids) if ids and rng.random() < 0.5 else f"imp-{step}-{i}") for i in range(5)
+            ]
             seen, unique = set(), []
             for b in batch:
                 if b.get("id") not in seen:
                     unique.append(b)
                     seen.add(b.get("id"))
-            r = client.post(f"{EVENTS}/import", data=json.dumps(unique), content_type="application/json",
-                            headers=sh)
+            r = client.post(
+                f"{EVENTS}/import", data=json.dumps(unique), content_type="application/json", headers=sh
+            )
             assert r.status_code == 200, r.get_data(as_text=True)
             ids = [e["id"] for e in all_events(client)]
         else:  # a write that changes nothing
@@ -312,7 +376,10 @@ def test_timeline_etag_changes_when_its_events_move(client, h):
     assert client.get(f"{TL}/war", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
     client.patch(f"{EVENTS}/a", json={"date": "2019-05"}, headers=h)
     again = client.get(f"{TL}/war", headers={"If-None-Match": first.headers["ETag"]})
-    assert again.status_code == 200 and (again.json["start"], again.json["end"]) == ("2019-05-01", "2019-05-31")
+    assert again.status_code == 200 and (again.json["start"], again.json["end"]) == (
+        "2019-05-01",
+        "2019-05-31",
+    )
     assert client.get(TL, headers={"If-None-Match": listing.headers["ETag"]}).status_code == 200
     # and an If-Match naming the old representation is stale
     r = client.put(f"{TL}/war", json={"title": "New"}, headers={**h, "If-Match": first.headers["ETag"]})

@@ -2,6 +2,7 @@
 
 Real app, real SQLite file; tokens are made through the store exactly as the CLI makes them.
 """
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,8 @@ import time
 
 import pytest
 
-from service import auth, store as store_module
+from service import auth
+from service import store as store_module
 
 EVENTS = "/api/v1/events"
 
@@ -37,15 +39,20 @@ class Writer:
         return self.client.put(path or f"{EVENTS}/{event_id}", json=body, headers=self.headers(headers), **kw)
 
     def patch(self, event_id, body, headers=None, content_type="application/merge-patch+json"):
-        return self.client.patch(f"{EVENTS}/{event_id}", data=json.dumps(body), content_type=content_type,
-                                 headers=self.headers(headers))
+        return self.client.patch(
+            f"{EVENTS}/{event_id}",
+            data=json.dumps(body),
+            content_type=content_type,
+            headers=self.headers(headers),
+        )
 
     def delete(self, event_id, headers=None, path=None):
         return self.client.delete(path or f"{EVENTS}/{event_id}", headers=self.headers(headers))
 
     def raw(self, method, path, data, content_type="application/json", headers=None):
-        return self.client.open(path, method=method, data=data, content_type=content_type,
-                                headers=self.headers(headers))
+        return self.client.open(
+            path, method=method, data=data, content_type=content_type, headers=self.headers(headers)
+        )
 
 
 @pytest.fixture
@@ -67,12 +74,23 @@ def ev(**kw):
 
 
 def full_event(**kw):
-    return ev(summary="The largest base is left.", importance=4, tags=["withdrawal", "military"],
-              actors=["United States"],
-              location={"name": "Bagram Airfield", "country": "AF", "lat": 34.946, "lon": 69.265},
-              sources=[{"url": "https://www.rferl.org/a/x.html", "title": "Report", "publisher": "RFE/RL",
-                        "published": "2021-07-05", "quote": "On July 2, all international troops left."}],
-              **kw)
+    return ev(
+        summary="The largest base is left.",
+        importance=4,
+        tags=["withdrawal", "military"],
+        actors=["United States"],
+        location={"name": "Bagram Airfield", "country": "AF", "lat": 34.946, "lon": 69.265},
+        sources=[
+            {
+                "url": "https://www.rferl.org/a/x.html",
+                "title": "Report",
+                "publisher": "RFE/RL",
+                "published": "2021-07-05",
+                "quote": "On July 2, all international troops left.",
+            }
+        ],
+        **kw,
+    )
 
 
 def change_count(client) -> int:
@@ -130,9 +148,16 @@ def test_absent_id_is_derived_from_date_and_title_and_unique(w):
 
 
 def test_text_is_stored_trimmed(w):
-    r = w.post(ev(title="  Troops leave  ", summary="  words \n", actors=["  United States "],
-                  tags=[" military "], location={"name": "  Bagram "},
-                  sources=[{"title": "  Report ", "quote": "  q  "}]))
+    r = w.post(
+        ev(
+            title="  Troops leave  ",
+            summary="  words \n",
+            actors=["  United States "],
+            tags=[" military "],
+            location={"name": "  Bagram "},
+            sources=[{"title": "  Report ", "quote": "  q  "}],
+        )
+    )
     assert r.status_code == 201, r.get_data(as_text=True)
     e = r.json
     assert e["title"] == "Troops leave" and e["summary"] == "words"
@@ -179,10 +204,16 @@ def test_get_then_put_back_is_a_no_op(w, client):
 
 def test_put_read_only_fields_are_ignored(w):
     w.post(ev())
-    r = w.put("e1", ev(version=99, created_at="1999-01-01T00:00:00Z", start="1900-01-01", display_date="x",
-                       title="New"))
+    r = w.put(
+        "e1",
+        ev(version=99, created_at="1999-01-01T00:00:00Z", start="1900-01-01", display_date="x", title="New"),
+    )
     assert r.status_code == 200
-    assert r.json["version"] == 2 and r.json["start"] == "2021-07-02" and r.json["created_at"] != "1999-01-01T00:00:00Z"
+    assert (
+        r.json["version"] == 2
+        and r.json["start"] == "2021-07-02"
+        and r.json["created_at"] != "1999-01-01T00:00:00Z"
+    )
 
 
 def test_put_body_id_must_match_path(w):
@@ -255,7 +286,11 @@ BAD_FIELDS = [
     ("source-url-ftp", {"sources": [{"url": "ftp://example.org/x"}]}, ("sources", "0", "url")),
     ("sources-too-many", {"sources": [{"title": f"s{i}"} for i in range(21)]}, ("sources",)),
     ("source-neither-url-nor-title", {"sources": [{"publisher": "RFE/RL"}]}, ("sources", "0")),
-    ("source-published-invalid", {"sources": [{"title": "t", "published": "2021-13-01"}]}, ("sources", "0", "published")),
+    (
+        "source-published-invalid",
+        {"sources": [{"title": "t", "published": "2021-13-01"}]},
+        ("sources", "0", "published"),
+    ),
     ("source-quote-too-long", {"sources": [{"title": "t", "quote": "q" * 2001}]}, ("sources", "0", "quote")),
     ("source-title-too-long", {"sources": [{"title": "t" * 301}]}, ("sources", "0", "title")),
     ("source-unknown-key", {"sources": [{"title": "t", "author": "me"}]}, ("sources", "0", "author")),
@@ -306,10 +341,19 @@ def test_patch_cannot_change_id(w):
 
 
 def test_valid_edge_values_are_accepted(w, timeline):
-    r = w.post(ev(id="a" * 120, title="x" * 200, summary="s" * 5000, importance=1,
-                  tags=[f"t{i}" for i in range(50)], actors=["a" * 100], timelines=[timeline],
-                  location={"name": "n" * 200, "country": "AF", "lat": -90, "lon": 180},
-                  sources=[{"url": "http://example.org/", "quote": "q" * 2000}] + [{"title": "t" * 300}] * 19))
+    r = w.post(
+        ev(
+            id="a" * 120,
+            title="x" * 200,
+            summary="s" * 5000,
+            importance=1,
+            tags=[f"t{i}" for i in range(50)],
+            actors=["a" * 100],
+            timelines=[timeline],
+            location={"name": "n" * 200, "country": "AF", "lat": -90, "lon": 180},
+            sources=[{"url": "http://example.org/", "quote": "q" * 2000}] + [{"title": "t" * 300}] * 19,
+        )
+    )
     assert r.status_code == 201, r.get_data(as_text=True)
     assert r.json["timelines"] == [timeline]
 
@@ -317,7 +361,9 @@ def test_valid_edge_values_are_accepted(w, timeline):
 # --------------------------------------------------------------------------- malformed bodies
 
 
-@pytest.mark.parametrize("data", [b'{"id": "e1", ', b"not json", b'{"date": NaN, "title": "x"}', b"\xff\xfe{}"])
+@pytest.mark.parametrize(
+    "data", [b'{"id": "e1", ', b"not json", b'{"date": NaN, "title": "x"}', b"\xff\xfe{}"]
+)
 def test_malformed_json_is_400(w, data):
     r = w.raw("POST", EVENTS, data)
     assert r.status_code == 400 and r.mimetype == "application/problem+json"
@@ -347,7 +393,9 @@ def test_body_of_exactly_one_mebibyte_is_accepted(w):
     assert r.status_code == 201, r.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("method,path", [("POST", EVENTS), ("PUT", f"{EVENTS}/e1"), ("PATCH", f"{EVENTS}/e1")])
+@pytest.mark.parametrize(
+    "method,path", [("POST", EVENTS), ("PUT", f"{EVENTS}/e1"), ("PATCH", f"{EVENTS}/e1")]
+)
 def test_body_one_byte_over_is_413(w, client, method, path):
     w.post(ev())
     r = w.raw(method, path, _padded(1_048_577))
@@ -355,8 +403,9 @@ def test_body_one_byte_over_is_413(w, client, method, path):
     assert client.get(f"{EVENTS}/e1").json["version"] == 1
 
 
-@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
-                                          "application/merge-patch+json"])
+@pytest.mark.parametrize(
+    "content_type", [None, "text/plain", "application/x-www-form-urlencoded", "application/merge-patch+json"]
+)
 def test_post_without_json_content_type_is_415(w, client, content_type):
     r = w.raw("POST", EVENTS, json.dumps(ev()).encode(), content_type=content_type)
     assert r.status_code == 415, r.get_data(as_text=True)
@@ -365,7 +414,9 @@ def test_post_without_json_content_type_is_415(w, client, content_type):
 
 
 def test_put_without_json_content_type_is_415(w):
-    assert w.raw("PUT", f"{EVENTS}/e1", json.dumps(ev()).encode(), content_type="text/plain").status_code == 415
+    assert (
+        w.raw("PUT", f"{EVENTS}/e1", json.dumps(ev()).encode(), content_type="text/plain").status_code == 415
+    )
 
 
 def test_json_content_type_with_charset_is_accepted(w):
@@ -422,7 +473,9 @@ def test_patch_absent_event_is_404(w):
 
 def test_patch_body_must_be_an_object(w):
     w.post(ev())
-    assert w.raw("PATCH", f"{EVENTS}/e1", b"[]", content_type="application/merge-patch+json").status_code == 422
+    assert (
+        w.raw("PATCH", f"{EVENTS}/e1", b"[]", content_type="application/merge-patch+json").status_code == 422
+    )
 
 
 # --------------------------------------------------------------------------- If-Match
@@ -511,11 +564,15 @@ def test_no_or_wrong_token_is_401_with_bearer_challenge(app, client, header, met
     elif method == "PUT":
         r = client.put(f"{EVENTS}/e1", data=body, content_type="application/json", headers=headers)
     elif method == "PATCH":
-        r = client.patch(f"{EVENTS}/e1", data="{}", content_type="application/merge-patch+json", headers=headers)
+        r = client.patch(
+            f"{EVENTS}/e1", data="{}", content_type="application/merge-patch+json", headers=headers
+        )
     elif method == "DELETE":
         r = client.delete(f"{EVENTS}/e1", headers=headers)
     else:
-        r = client.post(f"{EVENTS}/import", data=f"[{body}]", content_type="application/json", headers=headers)
+        r = client.post(
+            f"{EVENTS}/import", data=f"[{body}]", content_type="application/json", headers=headers
+        )
     assert r.status_code == 401, r.get_data(as_text=True)
     assert r.headers["WWW-Authenticate"].startswith("Bearer")
     assert r.mimetype == "application/problem+json"

@@ -1,13 +1,15 @@
 """A varied archive for the tests that compare query paths: the benchmark's generator
 (every precision, open ends, BCE, long spans, terms on every event) plus the caller's own
 items, imported into a fresh store and analysed as the service does after a migration."""
+
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
 from bench.generate import TIMELINES, Generator
-from service import ingest, store as store_module
+from service import ingest
+from service import store as store_module
 
 
 def build(path: Path, seed: int, events: int, extra: list[dict[str, Any]]) -> store_module.Store:

@@ -1,4 +1,5 @@
 """HTTP blueprints: parse, call, serialize. No SQL and no date arithmetic here."""
+
 from __future__ import annotations
 
 from flask import current_app, request

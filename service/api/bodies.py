@@ -1,8 +1,10 @@
 """Reading request bodies: content type (415), size (413), strict JSON (400)."""
+
 from __future__ import annotations
 
 import tempfile
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from flask import current_app, request
 
@@ -17,8 +19,10 @@ NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl
 def require_type(*allowed: str) -> str:
     mimetype = request.mimetype
     if mimetype not in allowed:
-        raise ApiError("unsupported-media-type",
-                       f"Content-Type must be {' or '.join(allowed)}, not '{mimetype or 'none'}'.")
+        raise ApiError(
+            "unsupported-media-type",
+            f"Content-Type must be {' or '.join(allowed)}, not '{mimetype or 'none'}'.",
+        )
     return mimetype
 
 

@@ -1,4 +1,5 @@
 """The change feed: every create, update and delete, oldest first."""
+
 from __future__ import annotations
 
 import orjson

@@ -1,4 +1,5 @@
 """Writing events: create, replace, merge-patch, delete and the atomic import."""
+
 from __future__ import annotations
 
 from functools import wraps
@@ -9,9 +10,9 @@ from marshmallow import ValidationError
 
 from .. import auth, ingest
 from ..errors import ApiError
-from ..slugs import RESERVED_IDS
 from ..schemas import READ_ONLY_EVENT_FIELDS, EventOutSchema, EventSchema, ImportResultSchema, ProblemSchema
-from ..store import Conflict, NotFound, PreconditionFailed
+from ..slugs import RESERVED_IDS
+from ..store import Conflict, NotFound
 from . import bodies, get_store
 from .events import blp, event_etag
 
@@ -25,8 +26,11 @@ def not_reserved(view):
     def wrapped(event_id=None, **kwargs):
         if event_id in RESERVED_IDS:
             allow = "POST" if event_id == "import" else "GET, HEAD, OPTIONS"
-            raise ApiError("method-not-allowed", f"/events/{event_id} is not an event; it allows {allow}.",
-                           headers={"Allow": allow})
+            raise ApiError(
+                "method-not-allowed",
+                f"/events/{event_id} is not an event; it allows {allow}.",
+                headers={"Allow": allow},
+            )
         return view(event_id=event_id, **kwargs) if event_id is not None else view(**kwargs)
 
     return wrapped
@@ -48,16 +52,23 @@ def _if_match(store, event_id: str) -> int | None:
         return None
     found = store.get_event(event_id)
     if found is None:
-        raise ApiError("precondition-failed", f"If-Match names a version of '{event_id}', which does not exist.")
+        raise ApiError(
+            "precondition-failed", f"If-Match names a version of '{event_id}', which does not exist."
+        )
     version = found[1]
     if not request.if_match.contains(event_etag(event_id, version)):
-        raise ApiError("precondition-failed", f"'{event_id}' has changed (it is at version {version}); nothing was written.")
+        raise ApiError(
+            "precondition-failed",
+            f"'{event_id}' has changed (it is at version {version}); nothing was written.",
+        )
     return version
 
 
 def _validation(exc: ValidationError) -> ApiError:
     fields_ = ", ".join(f"'{k}'" for k in exc.messages) if isinstance(exc.messages, dict) else ""
-    return ApiError("validation", f"Invalid field {fields_}.".replace("field '_schema'", "body"), exc.messages)
+    return ApiError(
+        "validation", f"Invalid field {fields_}.".replace("field '_schema'", "body"), exc.messages
+    )
 
 
 _body_doc = {"requestBody": {"required": True, "content": {"application/json": {"schema": EventSchema}}}}
@@ -91,7 +102,12 @@ def create_event(**_):
 @blp.alt_response(201, schema=EventOutSchema, description="Created with this id.")
 @blp.alt_response(412, schema=ProblemSchema, content_type=_PROBLEM)
 @blp.alt_response(422, schema=ProblemSchema, content_type=_PROBLEM)
-@blp.alt_response(405, schema=ProblemSchema, content_type=_PROBLEM, description="The id is histogram, facets or import: not an event.")
+@blp.alt_response(
+    405,
+    schema=ProblemSchema,
+    content_type=_PROBLEM,
+    description="The id is histogram, facets or import: not an event.",
+)
 @not_reserved
 @auth.require("write", get_store)
 def replace_event(event_id):
@@ -109,20 +125,35 @@ def replace_event(event_id):
 
 
 @blp.route("/events/<string:event_id>", methods=["PATCH"])
-@blp.doc(requestBody={"required": True, "content": {"application/merge-patch+json": {"schema": {"type": "object"}},
-                                                     "application/json": {"schema": {"type": "object"}}}}, **_write_doc)
+@blp.doc(
+    requestBody={
+        "required": True,
+        "content": {
+            "application/merge-patch+json": {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    },
+    **_write_doc,
+)
 @blp.alt_response(200, schema=EventOutSchema, success=True)
 @blp.alt_response(404, schema=ProblemSchema, content_type=_PROBLEM)
 @blp.alt_response(412, schema=ProblemSchema, content_type=_PROBLEM)
 @blp.alt_response(422, schema=ProblemSchema, content_type=_PROBLEM)
-@blp.alt_response(405, schema=ProblemSchema, content_type=_PROBLEM, description="The id is histogram, facets or import: not an event.")
+@blp.alt_response(
+    405,
+    schema=ProblemSchema,
+    content_type=_PROBLEM,
+    description="The id is histogram, facets or import: not an event.",
+)
 @not_reserved
 @auth.require("write", get_store)
 def patch_event(event_id):
     """Change an event with a JSON Merge Patch (RFC 7396): null removes an optional field."""
     patch = bodies.json_body(bodies.MERGE_PATCH, *bodies.JSON_TYPES)
     if not isinstance(patch, dict):
-        raise ApiError("validation", "A merge patch for an event is a JSON object.", {"_schema": ["Must be an object."]})
+        raise ApiError(
+            "validation", "A merge patch for an event is a JSON object.", {"_schema": ["Must be an object."]}
+        )
     bodies.check_patch_fields(patch, EventSchema(), READ_ONLY_EVENT_FIELDS)
     store = get_store()
     try:
@@ -144,7 +175,12 @@ def patch_event(event_id):
 @blp.alt_response(204, success=True, description="Deleted.")
 @blp.alt_response(404, schema=ProblemSchema, content_type=_PROBLEM)
 @blp.alt_response(412, schema=ProblemSchema, content_type=_PROBLEM)
-@blp.alt_response(405, schema=ProblemSchema, content_type=_PROBLEM, description="The id is histogram, facets or import: not an event.")
+@blp.alt_response(
+    405,
+    schema=ProblemSchema,
+    content_type=_PROBLEM,
+    description="The id is histogram, facets or import: not an event.",
+)
 @not_reserved
 @auth.require("write", get_store)
 def delete_event(event_id):
@@ -160,25 +196,45 @@ def delete_event(event_id):
 
 
 @blp.route("/events/import", methods=["POST"])
-@blp.doc(requestBody={"required": True, "content": {
-    "application/json": {"schema": {"type": "array", "items": EventSchema}},
-    "application/x-ndjson": {"schema": {"type": "string"}}}}, **_write_doc,
-    parameters=[{"name": "dry_run", "in": "query", "schema": {"type": "boolean", "default": False},
-                 "description": "Validate and count only; write nothing."}])
+@blp.doc(
+    requestBody={
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "array", "items": EventSchema}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    },
+    **_write_doc,
+    parameters=[
+        {
+            "name": "dry_run",
+            "in": "query",
+            "schema": {"type": "boolean", "default": False},
+            "description": "Validate and count only; write nothing.",
+        }
+    ],
+)
 @blp.alt_response(200, schema=ImportResultSchema, success=True)
-@blp.alt_response(422, schema=ProblemSchema, content_type=_PROBLEM,
-                  description="Invalid items: `errors` maps each item's index to its field errors.")
+@blp.alt_response(
+    422,
+    schema=ProblemSchema,
+    content_type=_PROBLEM,
+    description="Invalid items: `errors` maps each item's index to its field errors.",
+)
 @auth.require("write", get_store)
 def import_events():
     """Upsert a JSON array or NDJSON of events by id in one transaction: all or nothing."""
     dry_run = request.args.get("dry_run", "false")
     if dry_run not in ("true", "false", "1", "0"):
-        raise ApiError("bad-request", "Parameter 'dry_run': must be true or false.", {"dry_run": ["Not a boolean."]})
+        raise ApiError(
+            "bad-request", "Parameter 'dry_run': must be true or false.", {"dry_run": ["Not a boolean."]}
+        )
     dry = dry_run in ("true", "1")
     items = bodies.import_items()
     try:
         counts = ingest.import_items(get_store(), items, dry_run=dry)
     except ingest.BatchInvalid as exc:
-        raise ApiError("validation", f"{len(exc.errors)} item(s) are invalid; nothing was written.", exc.errors) from None
+        raise ApiError(
+            "validation", f"{len(exc.errors)} item(s) are invalid; nothing was written.", exc.errors
+        ) from None
     return Response(orjson.dumps({**counts.as_dict(), "dry_run": dry}), mimetype="application/json")
-

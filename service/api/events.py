@@ -1,4 +1,5 @@
 """Reading events: the chronological list, one event, the histogram and the facets."""
+
 from __future__ import annotations
 
 import base64
@@ -12,18 +13,26 @@ from urllib.parse import quote, urlencode
 
 import orjson
 from flask import Response, current_app, request
-from werkzeug.datastructures import MultiDict
 from flask_smorest import Blueprint
+from werkzeug.datastructures import MultiDict
 
 from .. import dates
 from ..errors import ApiError, bad_param
 from ..schemas import (
-    EventListQuerySchema, EventOutSchema, EventPageSchema, FacetQuerySchema, FacetsSchema,
-    HistogramQuerySchema, HistogramSchema, ProblemSchema,
+    EventListQuerySchema,
+    EventOutSchema,
+    EventPageSchema,
+    FacetQuerySchema,
+    FacetsSchema,
+    HistogramQuerySchema,
+    HistogramSchema,
+    ProblemSchema,
 )
 from . import QueryParser, get_store
 
-blp = Blueprint("events", __name__, url_prefix="/api/v1", description="Reading events in chronological order.")
+blp = Blueprint(
+    "events", __name__, url_prefix="/api/v1", description="Reading events in chronological order."
+)
 blp.ARGUMENTS_PARSER = QueryParser()
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -48,7 +57,9 @@ def fts_words(q: str | None) -> list[str]:
         return []
     words = []
     for word in _WORD.findall(q)[:64]:
-        folded = "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+        folded = "".join(
+            c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c)
+        )
         words.append(folded)
     return words
 
@@ -125,7 +136,7 @@ def base_url(req) -> str:
 def _next_link(next_cursor: str, query: MultiDict, base: str) -> str:
     params = [(k, v) for k, vs in query.lists() if k != "cursor" for v in vs]
     params.append(("cursor", next_cursor))
-    return f"<{base}?{urlencode(params)}>; rel=\"next\""
+    return f'<{base}?{urlencode(params)}>; rel="next"'
 
 
 # --------------------------------------------------------------------------- views
@@ -139,15 +150,18 @@ def event_page(args: dict[str, Any], timeline: str | None = None) -> Response:
 
         return format_response(fmt, filters_from(args, timeline), args, timeline)
     store = get_store()
-    body, link = json_page(store, args, request.args, cursor_secret(current_app, store), base_url(request), timeline)
+    body, link = json_page(
+        store, args, request.args, cursor_secret(current_app, store), base_url(request), timeline
+    )
     response = Response(body, mimetype="application/json")
     if link:
         response.headers["Link"] = link
     return response
 
 
-def json_page(store, args: dict[str, Any], query: MultiDict, secret: bytes, base: str,
-              timeline: str | None = None) -> tuple[bytes, str | None]:
+def json_page(
+    store, args: dict[str, Any], query: MultiDict, secret: bytes, base: str, timeline: str | None = None
+) -> tuple[bytes, str | None]:
     """The body of a JSON page and its Link header (None on the last page).
 
     ``args`` are the loaded query arguments, ``query`` the raw ones (cursors are bound to
@@ -181,10 +195,18 @@ def json_page(store, args: dict[str, Any], query: MultiDict, secret: bytes, base
         if len(rows) > limit:
             rows = rows[:limit]
             last = rows[-1]
-            next_cursor = encode_cursor(["d" if descending else "a", last[0], last[1], last[2]], query, secret)
+            next_cursor = encode_cursor(
+                ["d" if descending else "a", last[0], last[1], last[2]], query, secret
+            )
         docs = [r[3] for r in rows]
-    parts = [b'{"items":[', b",".join(docs), b'],"next":', orjson.dumps(next_cursor),
-             b',"limit":', str(limit).encode()]
+    parts = [
+        b'{"items":[',
+        b",".join(docs),
+        b'],"next":',
+        orjson.dumps(next_cursor),
+        b',"limit":',
+        str(limit).encode(),
+    ]
     if args.get("count"):
         parts += [b',"total":', str(store.count_events(f)).encode()]
     parts.append(b"}")
@@ -202,7 +224,9 @@ _ACCEPT_FORMATS = {
 
 def _format_from_accept() -> str:
     """A format chosen by the Accept header when `format=` is absent (JSON by default)."""
-    best = request.accept_mimetypes.best_match(["application/json", *_ACCEPT_FORMATS], default="application/json")
+    best = request.accept_mimetypes.best_match(
+        ["application/json", *_ACCEPT_FORMATS], default="application/json"
+    )
     if best == "application/json" or request.accept_mimetypes.quality(best) == 0:
         return "json"
     return _ACCEPT_FORMATS.get(best, "json")
@@ -210,8 +234,12 @@ def _format_from_accept() -> str:
 
 @blp.route("/events", methods=["GET"])
 @blp.arguments(EventListQuerySchema(), location="query", error_status_code=400, as_kwargs=False)
-@blp.alt_response(200, schema=EventPageSchema, success=True,
-                  description="A page of events in chronological order; other formats by `format` or Accept.")
+@blp.alt_response(
+    200,
+    schema=EventPageSchema,
+    success=True,
+    description="A page of events in chronological order; other formats by `format` or Accept.",
+)
 @blp.alt_response(400, schema=ProblemSchema, content_type="application/problem+json")
 def list_events(args):
     """A page of events in chronological order."""
@@ -221,8 +249,12 @@ def list_events(args):
 @blp.route("/events/<string:event_id>", methods=["GET"])
 @blp.alt_response(200, schema=EventOutSchema, success=True, description="One event, with an ETag.")
 @blp.alt_response(404, schema=ProblemSchema, content_type="application/problem+json")
-@blp.alt_response(405, schema=ProblemSchema, content_type="application/problem+json",
-                  description="The id is import: not an event.")
+@blp.alt_response(
+    405,
+    schema=ProblemSchema,
+    content_type="application/problem+json",
+    description="The id is import: not an event.",
+)
 def get_event(event_id):
     """One event by id."""
     if event_id == "import":
@@ -249,7 +281,7 @@ def histogram(args):
     return cached_aggregate(lambda: histogram_response(args))
 
 
-_AGGREGATES: "OrderedDict[tuple, tuple[int, bytes]]" = OrderedDict()
+_AGGREGATES: OrderedDict[tuple, tuple[int, bytes]] = OrderedDict()
 _AGGREGATE_ENTRIES = 256
 _AGGREGATE_MAX_BYTES = 256 * 1024
 
@@ -299,8 +331,10 @@ def histogram_response(args: dict[str, Any], timeline: str | None = None) -> Res
     ordered = sorted(buckets.items(), key=lambda kv: kv[1][0])
     body = {
         "interval": interval,
-        "buckets": [{"key": k, "start": dates.iso_day(v[0]), "end": dates.iso_day(v[1]), "count": v[2]}
-                    for k, v in ordered],
+        "buckets": [
+            {"key": k, "start": dates.iso_day(v[0]), "end": dates.iso_day(v[1]), "count": v[2]}
+            for k, v in ordered
+        ],
         "unbucketed": unbucketed,
     }
     return Response(orjson.dumps(body), mimetype="application/json")

@@ -3,6 +3,7 @@
 ndjson, csv and geojson stream every match in keyset batches, so memory stays flat up
 to EXPORT_CAP events; ics, timelinejs and vis are whole documents, capped at DOCUMENT_CAP.
 """
+
 from __future__ import annotations
 
 import time
@@ -15,13 +16,13 @@ from flask import Response, current_app, stream_with_context
 from .. import formats
 from . import get_store
 
-
 STREAM_PIECE = 64 * 1024  # bytes handed to the WSGI server at once, while streaming
 STREAM_WAIT = 0.25  # seconds: what has waited this long goes out with the next event
 
 
-def coalesced(chunks: Iterable[bytes], size: int = STREAM_PIECE, wait: float = STREAM_WAIT,
-              clock=time.monotonic) -> Iterator[bytes]:
+def coalesced(
+    chunks: Iterable[bytes], size: int = STREAM_PIECE, wait: float = STREAM_WAIT, clock=time.monotonic
+) -> Iterator[bytes]:
     """The same bytes, in pieces of about ``size``: the formats yield one small chunk per
     event, and each piece is one socket write for the server (one HTTP chunk), so 1M
     events go out in about 14,000 writes instead of 1M. A piece also goes out, at the
@@ -52,7 +53,9 @@ def _title(timeline: str | None) -> tuple[str, str]:
     return current_app.config.get("API_TITLE", "Timeline"), ""
 
 
-def format_response(fmt: str, f: dict[str, Any], args: dict[str, Any], timeline: str | None = None) -> Response:
+def format_response(
+    fmt: str, f: dict[str, Any], args: dict[str, Any], timeline: str | None = None
+) -> Response:
     store = get_store()
     descending = args.get("sort") == "-date"
     mimetype = formats.MEDIA_TYPES[fmt]

@@ -1,4 +1,5 @@
 """Around the API: the widget page, liveness and readiness."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -31,9 +32,15 @@ def healthz():
 
 
 @ops.route("/readyz", methods=["GET"])
-@ops.alt_response(200, schema=HealthSchema, success=True, description="The database answers and its schema is current.")
-@ops.alt_response(503, schema=ProblemSchema, content_type="application/problem+json",
-                  description="The database is unreachable or its schema is behind.")
+@ops.alt_response(
+    200, schema=HealthSchema, success=True, description="The database answers and its schema is current."
+)
+@ops.alt_response(
+    503,
+    schema=ProblemSchema,
+    content_type="application/problem+json",
+    description="The database is unreachable or its schema is behind.",
+)
 def readyz():
     """Readiness: the database answers and its schema is current."""
     try:
@@ -43,5 +50,8 @@ def readyz():
     except sqlite3.Error as exc:
         raise ApiError("not-ready", f"The database is unreachable: {type(exc).__name__}.") from None
     if version != store_module.SCHEMA_VERSION:
-        raise ApiError("not-ready", f"The database schema is at version {version}, the service needs {store_module.SCHEMA_VERSION}.")
+        raise ApiError(
+            "not-ready",
+            f"The database schema is at version {version}, the service needs {store_module.SCHEMA_VERSION}.",
+        )
     return Response(orjson.dumps({"status": "ready", "schema_version": version}), mimetype="application/json")

@@ -1,4 +1,5 @@
 """Timelines: named collections of events, and their events in every format."""
+
 from __future__ import annotations
 
 import orjson
@@ -9,7 +10,12 @@ from marshmallow import ValidationError
 from .. import auth, dates, ingest
 from ..errors import ApiError
 from ..schemas import (
-    EventListQuerySchema, EventPageSchema, ProblemSchema, TimelineCreateSchema, TimelineListSchema, TimelineOutSchema,
+    EventListQuerySchema,
+    EventPageSchema,
+    ProblemSchema,
+    TimelineCreateSchema,
+    TimelineListSchema,
+    TimelineOutSchema,
     TimelineSchema,
 )
 from ..store import OPEN_END, OPEN_START, Conflict, PreconditionFailed, utc_now
@@ -27,11 +33,15 @@ def timeline_json(tl: dict) -> dict:
     """The public shape: derived start/end are null when there are no events or one is open."""
     start, end = tl["start_key"], tl["end_key"]
     return {
-        "slug": tl["slug"], "title": tl["title"], "description": tl["description"],
+        "slug": tl["slug"],
+        "title": tl["title"],
+        "description": tl["description"],
         "event_count": tl["event_count"],
         "start": None if start is None or start == OPEN_START else dates.iso_day(start),
         "end": None if end is None or end == OPEN_END else dates.iso_day(end),
-        "created_at": tl["created_at"], "updated_at": tl["updated_at"], "version": tl["version"],
+        "created_at": tl["created_at"],
+        "updated_at": tl["updated_at"],
+        "version": tl["version"],
     }
 
 
@@ -57,14 +67,18 @@ def _response(tl: dict, status: int = 200) -> Response:
 def _load(data, slug: str | None = None) -> dict:
     if slug is not None and isinstance(data, dict):
         if "slug" in data and data["slug"] != slug:
-            raise ApiError("validation", "The body's slug differs from the path's.", {"slug": ["Differs from the path."]})
+            raise ApiError(
+                "validation", "The body's slug differs from the path's.", {"slug": ["Differs from the path."]}
+            )
         data = {**data, "slug": slug}
     try:
         loaded = ingest.validate_timeline(data)
     except ValidationError as exc:
         raise ApiError("validation", "Invalid timeline.", exc.messages) from None
     if "slug" not in loaded:
-        raise ApiError("validation", "A timeline needs a slug.", {"slug": ["Missing data for required field."]})
+        raise ApiError(
+            "validation", "A timeline needs a slug.", {"slug": ["Missing data for required field."]}
+        )
     return loaded
 
 
@@ -86,7 +100,10 @@ def list_timelines():
 
 
 @blp.route("/timelines", methods=["POST"])
-@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": TimelineCreateSchema}}}, **_write_doc)
+@blp.doc(
+    requestBody={"required": True, "content": {"application/json": {"schema": TimelineCreateSchema}}},
+    **_write_doc,
+)
 @blp.alt_response(201, schema=TimelineOutSchema, success=True)
 @blp.alt_response(409, schema=ProblemSchema, content_type=_PROBLEM)
 @blp.alt_response(422, schema=ProblemSchema, content_type=_PROBLEM)
@@ -126,13 +143,23 @@ def replace_timeline(slug):
         with store.write():
             outcome = store.upsert_timeline(loaded, if_version=_if_match_version(store, slug))
     except PreconditionFailed:
-        raise ApiError("precondition-failed", f"Timeline '{slug}' has changed; nothing was written.") from None
+        raise ApiError(
+            "precondition-failed", f"Timeline '{slug}' has changed; nothing was written."
+        ) from None
     return _response(_one(slug), 201 if outcome == "created" else 200)
 
 
 @blp.route("/timelines/<string:slug>", methods=["PATCH"])
-@blp.doc(requestBody={"required": True, "content": {"application/merge-patch+json": {"schema": {"type": "object"}},
-                                                     "application/json": {"schema": {"type": "object"}}}}, **_write_doc)
+@blp.doc(
+    requestBody={
+        "required": True,
+        "content": {
+            "application/merge-patch+json": {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    },
+    **_write_doc,
+)
 @blp.alt_response(200, schema=TimelineOutSchema, success=True)
 @blp.alt_response(404, schema=ProblemSchema, content_type=_PROBLEM)
 @blp.alt_response(422, schema=ProblemSchema, content_type=_PROBLEM)
@@ -142,8 +169,9 @@ def patch_timeline(slug):
     patch = bodies.json_body(bodies.MERGE_PATCH, *bodies.JSON_TYPES)
     if not isinstance(patch, dict):
         raise ApiError("validation", "A merge patch is a JSON object.", {"_schema": ["Must be an object."]})
-    bodies.check_patch_fields(patch, TimelineSchema(),
-                              ("event_count", "start", "end", "created_at", "updated_at", "version"))
+    bodies.check_patch_fields(
+        patch, TimelineSchema(), ("event_count", "start", "end", "created_at", "updated_at", "version")
+    )
     store = get_store()
     with store.write():
         current = _one(slug)
@@ -158,25 +186,44 @@ def patch_timeline(slug):
 
 
 @blp.route("/timelines/<string:slug>", methods=["DELETE"])
-@blp.doc(**_write_doc, parameters=[{"name": "cascade", "in": "query", "schema": {"type": "boolean", "default": False},
-                                    "description": "Detach the timeline's events (each gets a new version) instead of refusing."}])
+@blp.doc(
+    **_write_doc,
+    parameters=[
+        {
+            "name": "cascade",
+            "in": "query",
+            "schema": {"type": "boolean", "default": False},
+            "description": "Detach the timeline's events (each gets a new version) instead of refusing.",
+        }
+    ],
+)
 @blp.alt_response(204, success=True, description="Deleted.")
 @blp.alt_response(404, schema=ProblemSchema, content_type=_PROBLEM)
-@blp.alt_response(409, schema=ProblemSchema, content_type=_PROBLEM, description="It still has events and cascade is not true.")
+@blp.alt_response(
+    409,
+    schema=ProblemSchema,
+    content_type=_PROBLEM,
+    description="It still has events and cascade is not true.",
+)
 @auth.require("write", get_store)
 def delete_timeline(slug):
     """Delete a timeline; one that still has events needs ?cascade=true, which detaches them."""
     cascade = request.args.get("cascade", "false")
     if cascade not in ("true", "false", "1", "0"):
-        raise ApiError("bad-request", "Parameter 'cascade': must be true or false.", {"cascade": ["Not a boolean."]})
+        raise ApiError(
+            "bad-request", "Parameter 'cascade': must be true or false.", {"cascade": ["Not a boolean."]}
+        )
     store = get_store()
     with store.write():
         _one(slug)
         _if_match_version(store, slug)
         event_ids = store.timeline_event_ids(slug)
         if event_ids and cascade not in ("true", "1"):
-            raise ApiError("conflict", f"Timeline '{slug}' still has {len(event_ids)} event(s); "
-                           "DELETE with ?cascade=true detaches them.")
+            raise ApiError(
+                "conflict",
+                f"Timeline '{slug}' still has {len(event_ids)} event(s); "
+                "DELETE with ?cascade=true detaches them.",
+            )
         now = utc_now()
         for event_id in event_ids:
             doc = orjson.loads(store.get_event(event_id)[0])

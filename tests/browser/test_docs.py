@@ -1,4 +1,5 @@
 """/docs renders in Chromium from the package alone, under the service's CSP, with no errors."""
+
 from __future__ import annotations
 
 from service.errors import KINDS

@@ -5,6 +5,7 @@ command runs `npm ci` first) and are served from `<repo>/node_modules` by a loca
 http.server thread on 127.0.0.1.  Every request to any other host is aborted and
 counted: the pages must not touch the network (TimelineJS gets `font: null`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -45,13 +46,25 @@ def _events():
     out = []
     for i, (eid, edtf, title, tags) in enumerate(SAMPLES):
         ev = {
-            "id": eid, "date": edtf, "title": title,
-            "summary": f"Summary of {title} with <b>markup</b> & a quote \"x\".",
-            "importance": 3, "tags": tags, "actors": ["Someone"] if i % 2 else [],
-            "timelines": [], "location": None,
-            "sources": [{"url": f"https://example.org/{eid}", "title": "A source",
-                         "publisher": "Pub", "quote": "Quoted <text>."}],
-            "created_at": "2026-11-24T19:20:00Z", "updated_at": "2026-11-24T19:20:00Z",
+            "id": eid,
+            "date": edtf,
+            "title": title,
+            "summary": f'Summary of {title} with <b>markup</b> & a quote "x".',
+            "importance": 3,
+            "tags": tags,
+            "actors": ["Someone"] if i % 2 else [],
+            "timelines": [],
+            "location": None,
+            "sources": [
+                {
+                    "url": f"https://example.org/{eid}",
+                    "title": "A source",
+                    "publisher": "Pub",
+                    "quote": "Quoted <text>.",
+                }
+            ],
+            "created_at": "2026-11-24T19:20:00Z",
+            "updated_at": "2026-11-24T19:20:00Z",
             "version": 1,
         }
         ev.update(dates.parse(edtf).as_fields())
@@ -60,8 +73,9 @@ def _events():
 
 
 def _require_node_modules():
-    missing = [p for p in (TIMELINEJS / "js" / "timeline.js",
-                           VIS / "vis-timeline-graph2d.min.js") if not p.exists()]
+    missing = [
+        p for p in (TIMELINEJS / "js" / "timeline.js", VIS / "vis-timeline-graph2d.min.js") if not p.exists()
+    ]
     if missing:
         pytest.fail(
             "the browser libraries are not installed (missing "
@@ -117,8 +131,16 @@ def _open(browser, base, path, html, ready_js, timeout=20_000):
 
     context.route("**/*", route)
     page = context.new_page()
-    page.on("console", lambda m: problems["console"].append(m.text) if m.type == "error"
-            else problems["warnings"].append(m.text) if m.type == "warning" else None)
+    page.on(
+        "console",
+        lambda m: (
+            problems["console"].append(m.text)
+            if m.type == "error"
+            else problems["warnings"].append(m.text)
+            if m.type == "warning"
+            else None
+        ),
+    )
     page.on("pageerror", lambda e: problems["pageerror"].append(str(e)))
     page.goto(base + path)
     page.wait_for_function(ready_js, timeout=timeout)
@@ -152,13 +174,11 @@ TIMELINEJS_PAGE = """<!doctype html>
 @pytest.mark.parametrize("group_by", [None, "tag"])
 def test_timelinejs_renders_every_event(browser, server, group_by):
     events = _events()
-    doc = formats.timelinejs(events, title="Sample & <test>", text="Intro",
-                             group_by=group_by)
+    doc = formats.timelinejs(events, title="Sample & <test>", text="Intro", group_by=group_by)
     doc_ids = [e["unique_id"] for e in doc["events"]]
     assert doc_ids == [e["id"] for e in events]  # no event left out here
     html = TIMELINEJS_PAGE.replace("DATA", json.dumps(doc))
-    page, problems = _open(browser, server, f"/tl-{group_by}.html", html,
-                           "window.tlReady === true")
+    page, problems = _open(browser, server, f"/tl-{group_by}.html", html, "window.tlReady === true")
     try:
         page.wait_for_timeout(300)
         _assert_clean(problems)
@@ -226,9 +246,12 @@ VIS_PAGE = """<!doctype html>
 
 
 def _vis_page(items, grouped, start, end):
-    return (VIS_PAGE.replace("ITEMS", json.dumps(items))
-            .replace("GROUPED", "true" if grouped else "false")
-            .replace("START", json.dumps(start)).replace("END", json.dumps(end)))
+    return (
+        VIS_PAGE.replace("ITEMS", json.dumps(items))
+        .replace("GROUPED", "true" if grouped else "false")
+        .replace("START", json.dumps(start))
+        .replace("END", json.dumps(end))
+    )
 
 
 def _vis_dates(page):
@@ -245,8 +268,7 @@ def test_vis_renders_every_item(browser, server, group_by):
     assert [i["id"] for i in items] == [e["id"] for e in events]
     # a window over everything: vis draws only what is in view
     html = _vis_page(items, bool(group_by), "-000150-01-01", "2030-01-01")
-    page, problems = _open(browser, server, f"/vis-{group_by}.html", html,
-                           "window.visReady === true")
+    page, problems = _open(browser, server, f"/vis-{group_by}.html", html, "window.visReady === true")
     try:
         page.wait_for_timeout(300)
         _assert_clean(problems)
@@ -287,8 +309,7 @@ def test_vis_renders_large_years(browser, server):
 
     events = []
     for eid, edtf in (("far-future", "Y12021"), ("last-year", "9999"), ("year-zero", "0000")):
-        ev = {"id": eid, "date": edtf, "title": eid, "tags": [], "actors": [],
-              "timelines": [], "sources": []}
+        ev = {"id": eid, "date": edtf, "title": eid, "tags": [], "actors": [], "timelines": [], "sources": []}
         ev.update(dates.parse(edtf).as_fields())
         events.append(ev)
     items = formats.vis(events)

@@ -3,12 +3,13 @@
 Every test watches the page for console errors, uncaught exceptions and requests to any
 host other than the service (the page must load everything from the service itself).
 """
+
 from __future__ import annotations
 
 import json
 import urllib.parse
-from datetime import date
 import urllib.request
+from datetime import date
 
 import pytest
 from playwright.sync_api import expect
@@ -50,7 +51,7 @@ class Widget:
         self.foreign.append(route.request.url)
         route.abort()
 
-    def open(self, query: str = "") -> "Widget":
+    def open(self, query: str = "") -> Widget:
         self.page.goto(f"{self.base}/{'?' + query if query else ''}")
         self.settle()
         return self
@@ -106,7 +107,9 @@ def test_page_loads_only_windowed_pages_of_events(widget):
 def test_month_event_is_drawn_as_a_range_a_month_wide(widget, live_server):
     events = seed_events(live_server)
     month = next(e for e in events if e["precision"] == "month" and e["start"][:7] == e["end"][:7])
-    day = next(e for e in events if e["precision"] == "day" and e["start"] == e["end"] and e["start"] > month["end"])
+    day = next(
+        e for e in events if e["precision"] == "day" and e["start"] == e["end"] and e["start"] > month["end"]
+    )
 
     widget.open(SUMMER_2021)
     item = widget.page.locator(f".vis-item:has(.tlw-label[data-id='{month['id']}'])")
@@ -176,8 +179,11 @@ def test_search_narrows_the_events(widget, live_server):
 
 
 def test_clicking_an_event_opens_the_detail_panel_with_its_quote(widget, live_server):
-    event = next(e for e in seed_events(live_server)
-                 if e["start"] >= "2021-03" and any(s.get("quote") for s in e["sources"]))
+    event = next(
+        e
+        for e in seed_events(live_server)
+        if e["start"] >= "2021-03" and any(s.get("quote") for s in e["sources"])
+    )
     source = next(s for s in event["sources"] if s.get("quote"))
 
     widget.open(SUMMER_2021)
@@ -210,7 +216,12 @@ def test_deep_link_restores_window_filters_and_selection(widget, live_server):
     assert widget.page.locator(".tlw-detail h2").inner_text() == event["title"]
     requested = [q for q in widget.event_requests if q.get("q") == ["Bagram"]]
     assert requested  # the cells asked for cover the linked window
-    assert min(q["from"][0] for q in requested) <= "2021-06-01" <= "2021-07-31" <= max(q["to"][0] for q in requested)
+    assert (
+        min(q["from"][0] for q in requested)
+        <= "2021-06-01"
+        <= "2021-07-31"
+        <= max(q["to"][0] for q in requested)
+    )
     widget.assert_clean()
 
 

@@ -4,7 +4,7 @@
 
 ``timeline import`` runs two stages at once: a worker process parses and checks each
 NDJSON line (``ingest.check_item``) while the importing process writes the checked rows
-(``ingest.write_checked``, through ``service.bulk.BulkWriter``) in one transaction. This
+(``ingest.write_checked``, through ``service.store.bulk.BulkWriter``) in one transaction. This
 tool runs them one after the other, each alone on the machine, so each one's own cost
 is visible:
 

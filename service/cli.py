@@ -316,7 +316,7 @@ def export_command(fmt: str, group: str | None) -> None:
     from . import formats
 
     store = _store()
-    docs = store.iter_events({})
+    docs = store.iter_events(store_module.ALL)
     out = sys.stdout.buffer
     if fmt == "ndjson":
         for chunk in formats.ndjson(docs):
@@ -359,29 +359,17 @@ def backup_command(path: Path, force: bool) -> None:
 
     Example: timeline backup /var/backups/timeline-$(date +%F).db
     """
-    import sqlite3
-
     if path.exists() and not force:
         raise click.ClickException(f"{path} exists; use --force to replace it")
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
-    source = sqlite3.connect(current_app.config["DATABASE"], timeout=30)
-    target = sqlite3.connect(partial)
-    try:
-        source.backup(target)  # all pages in one step: one consistent snapshot
-        target.execute("PRAGMA journal_mode = DELETE")  # a self-contained single file
-        check = target.execute("PRAGMA integrity_check").fetchone()[0]
-        events = target.execute("SELECT count(*) FROM events").fetchone()[0]
-        seq = target.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
-    finally:
-        target.close()
-        source.close()
-    if check != "ok":
+    check = store_module.backup(current_app.config["DATABASE"], partial)
+    if check.integrity != "ok":
         partial.unlink(missing_ok=True)
-        raise click.ClickException(f"the copy failed its integrity check: {check}")
+        raise click.ClickException(f"the copy failed its integrity check: {check.integrity}")
     os.replace(partial, path)
     click.echo(
-        f"backed up {events} events (change feed at seq {seq}) to {path} ({path.stat().st_size} bytes)"
+        f"backed up {check.events} events (change feed at seq {check.seq}) to {path} ({path.stat().st_size} bytes)"
     )
 
 

@@ -31,7 +31,7 @@ def on_starting(server):
 
     Every worker's create_app migrates too, which is a no-op once this has run; without it,
     the workers of a large archive's first start on a new version would each wait for the
-    one migrating (about 50 s for schema 8 at 1M events), past their 30 s busy timeout.
+    one migrating, which for a large archive can last past their 30 s busy timeout.
     """
     import logging
 

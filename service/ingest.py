@@ -7,10 +7,14 @@ same code, so a seed file and an HTTP body obey exactly the same rules.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
+import multiprocessing
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,14 @@ from marshmallow import ValidationError
 
 from . import dates, fastcheck, jsonio, slugs
 from .schemas import EventSchema, TimelineSchema
-from .store import Store, span_class, utc_now
+from .store import Store, connect, span_class, utc_now
+from .store.bulk import (
+    FTS_COLUMNS,
+    P_ID,
+    P_TIMELINES,
+    BulkWriter,
+    unpack,
+)
 
 _event_schema = EventSchema()
 _timeline_schema = TimelineSchema()
@@ -44,8 +55,8 @@ class Counts:
     def as_dict(self) -> dict[str, int]:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
 
-    def add(self, outcome: str) -> None:
-        setattr(self, outcome, getattr(self, outcome) + 1)
+    def add(self, outcome: str, n: int = 1) -> None:
+        setattr(self, outcome, getattr(self, outcome) + n)
 
 
 def validate_event(data: Any) -> dict[str, Any]:
@@ -282,8 +293,6 @@ def load_seed(store: Store, seed_dir: Path | str | None = None) -> tuple[Counts,
 
 def load_seed_dir(app, seed_dir: Path | str | None = None) -> Counts:
     """Seed the app's database (a convenience for tests and ``serve``)."""
-    from .store import connect
-
     store = connect(app.config["DATABASE"])
     counts, _ = load_seed(store, seed_dir or app.config.get("SEED_DIR"))
     return counts
@@ -356,26 +365,7 @@ NO_ID = 1  # valid, id to be derived while writing: payload is the loaded fields
 INVALID = 2  # payload is the field errors
 UNREADABLE = 3  # a raw NDJSON line that is not JSON: payload is the reason
 
-# The packed row, one flat tuple (cheap to send from a worker process):
-(
-    P_ID,
-    P_START,
-    P_END,
-    P_CLASS,
-    P_YEAR,
-    P_MONTH,
-    P_PRECISION,
-    P_IMPORTANCE,
-    P_COUNTRY,
-    P_LAT,
-    P_LON,
-    P_HASH,
-    P_DOC,
-    P_TERMS,
-    P_FTS,
-    P_TIMELINES,
-) = range(16)
-FTS_COLUMNS = ("title", "summary", "actors", "place", "quotes")
+# A valid item with an id is packed as the bulk writer takes it (store.bulk: fields P_*).
 
 
 class Unreadable(Exception):
@@ -419,28 +409,6 @@ def pack(event: dict[str, Any], now: str) -> tuple:
     )
 
 
-def unpack(packed: tuple) -> dict[str, Any]:
-    """The :func:`to_row` dict of a packed row (for ``Store.upsert_event``)."""
-    event = orjson.loads(packed[P_DOC])
-    del event["created_at"], event["updated_at"], event["version"]
-    return {
-        "id": packed[P_ID],
-        "start_key": packed[P_START],
-        "end_key": packed[P_END],
-        "start_year": packed[P_YEAR],
-        "start_month": packed[P_MONTH],
-        "precision": packed[P_PRECISION],
-        "importance": packed[P_IMPORTANCE],
-        "country": packed[P_COUNTRY],
-        "lat": packed[P_LAT],
-        "lon": packed[P_LON],
-        "content_hash": packed[P_HASH],
-        "event": event,
-        "terms": list(packed[P_TERMS]),
-        "fts": dict(zip(FTS_COLUMNS, packed[P_FTS], strict=True)),
-    }
-
-
 def check_item(item: Any, now: str) -> tuple[int, Any]:
     """Validate one item (a parsed value, or a raw NDJSON line as bytes) -> (kind, payload)."""
     if type(item) is bytes:
@@ -462,9 +430,7 @@ def _check_chunk(items: list[Any], now: str) -> list[tuple[int, Any]]:
 
 
 def _worker_start() -> None:
-    import gc
-
-    gc.disable()  # nothing a check makes is cyclic: the collector only costs time (~5%)
+    gc.disable()  # nothing a check makes is cyclic: the collector only costs time
 
 
 CHECK_CHUNK = 500  # items a worker checks per task
@@ -479,14 +445,9 @@ def _check_in_workers(
     memory stays flat; results keep input order. The workers are forked when the first
     result is asked for, before this process has grown its page cache.
 
-    One worker: parsing, checking and packing cost about 40 us an event there, writing
-    60-80 us here, so one keeps the writer busy (measured: 300k events 24 s with one,
-    25-31 s with two, which only compete with the writer for 2 cores).
+    One worker: parsing, checking and packing an event costs less than writing it, so one
+    keeps the writer busy; more would only compete with the writer for the cores.
     """
-    import multiprocessing
-    from collections import deque
-    from itertools import islice
-
     source = iter(items)
     pending: deque = deque()
     with multiprocessing.get_context("fork").Pool(processes, initializer=_worker_start) as pool:
@@ -502,6 +463,10 @@ def _check_in_workers(
             results = pending.popleft().get()
             submit()
             yield from results
+
+
+class _Discard(Exception):
+    """Raised inside an import's transaction to roll it back (a dry run, invalid items)."""
 
 
 class _RowWriter:
@@ -545,7 +510,7 @@ def import_items(
     that is not JSON raises Unreadable (nothing written).
     With ``parallel`` (the command line, for large files) worker processes validate while
     this one writes; the HTTP import never forks a server worker. With ``bulk`` (the
-    command line) rows are written a chunk at a time by :class:`service.bulk.BulkWriter`
+    command line) rows are written a chunk at a time by :class:`service.store.bulk.BulkWriter`
     (same outcomes, versions, ids and change feed as one ``upsert_event`` per row).
     """
     now = utc_now()
@@ -577,87 +542,69 @@ def write_checked(
     ``(kind, payload)`` for each item, in input order, made with this ``now``. Everything
     that needs the database (timelines, repeated ids, derived ids, the writes, the one
     transaction) happens here; ``bench/import_cost.py`` times it alone."""
-    import gc
-
     counts = Counts()
     errors: dict[str, Any] = {}
     seen: set[str] = set()
     collecting = gc.isenabled()
-    temp_store = None
     if bulk:
         gc.disable()  # millions of short-lived tuples, none cyclic: the collector only costs time
-        # A bulk import's last sorts (index builds, grouped counts) spill to temporary
-        # files, not memory as the store's connections otherwise do: at 1M events that
-        # keeps ~150 MB off the peak. (It cannot change inside the transaction.)
-        temp_store = store.conn.execute("PRAGMA temp_store").fetchone()[0]
-        store.conn.execute("PRAGMA temp_store = FILE")
-    store.conn.execute("BEGIN IMMEDIATE")
     try:
-        from . import bulk as bulk_module
-        from . import store as store_module
-
-        if bulk and bulk_module.MIRRORS_SCHEMA == store_module.SCHEMA_VERSION:
-            writer: Any = bulk_module.BulkWriter(store, now, counts, **(bulk_options or {}))
-        else:
-            writer = _RowWriter(store, now, counts)
-        known = store.timeline_slugs()  # inside the transaction: no timeline vanishes meanwhile
-        for index, (kind, payload) in enumerate(checked):
-            if progress is not None:
-                progress(1)
-            if kind == ROW:
-                event_id, timelines = payload[P_ID], payload[P_TIMELINES]
-            elif kind == NO_ID:
-                event_id, timelines = None, payload.get("timelines") or []
-            elif kind == INVALID:
-                errors[str(index)] = payload
-                continue
-            else:
-                raise Unreadable(index, payload)
-            try:
-                if timelines:
-                    if create_timelines and not errors:
-                        for slug in timelines:
-                            if slug not in known:
-                                store.upsert_timeline({"slug": slug, "title": slug}, now=now)
-                                known.add(slug)
-                                counts.timelines_created.append(slug)
-                    check_timeline_slugs(timelines, known)
-                if event_id is not None:
-                    if event_id in seen:
-                        raise ValidationError({"id": ["Repeats the id of an earlier item in this batch."]})
-                    seen.add(event_id)
-            except ValidationError as exc:
-                errors[str(index)] = exc.messages
-                continue
-            if errors:
-                continue  # nothing more will be written; keep validating to report every error
-            if kind == NO_ID:
-                payload["id"] = slugs.derive_id(
-                    payload["date"], payload["title"], lambda c: c in seen or store.event_exists(c)
-                )
-                seen.add(payload["id"])
-                payload = pack(build_event(payload), now)
-            writer.add(payload)
-        if errors or dry_run:
-            writer.flush()
-        else:
+        # A bulk import's last sorts (index builds, grouped counts) spill to temporary files,
+        # not memory: that keeps the peak of a large import down.
+        with store.write(spill_to_disk=bulk):
+            writer: Any = (
+                BulkWriter(store, now, counts, **(bulk_options or {}))
+                if bulk
+                else _RowWriter(store, now, counts)
+            )
+            known = store.timeline_slugs()  # inside the transaction: no timeline vanishes meanwhile
+            for index, (kind, payload) in enumerate(checked):
+                if progress is not None:
+                    progress(1)
+                if kind == ROW:
+                    event_id, timelines = payload[P_ID], payload[P_TIMELINES]
+                elif kind == NO_ID:
+                    event_id, timelines = None, payload.get("timelines") or []
+                elif kind == INVALID:
+                    errors[str(index)] = payload
+                    continue
+                else:
+                    raise Unreadable(index, payload)
+                try:
+                    if timelines:
+                        if create_timelines and not errors:
+                            for slug in timelines:
+                                if slug not in known:
+                                    store.upsert_timeline({"slug": slug, "title": slug}, now=now)
+                                    known.add(slug)
+                                    counts.timelines_created.append(slug)
+                        check_timeline_slugs(timelines, known)
+                    if event_id is not None:
+                        if event_id in seen:
+                            raise ValidationError(
+                                {"id": ["Repeats the id of an earlier item in this batch."]}
+                            )
+                        seen.add(event_id)
+                except ValidationError as exc:
+                    errors[str(index)] = exc.messages
+                    continue
+                if errors:
+                    continue  # nothing more will be written; keep validating to report every error
+                if kind == NO_ID:
+                    payload["id"] = slugs.derive_id(
+                        payload["date"], payload["title"], lambda c: c in seen or store.event_exists(c)
+                    )
+                    seen.add(payload["id"])
+                    payload = pack(build_event(payload), now)
+                writer.add(payload)
+            if errors or dry_run:
+                writer.flush()
+                raise _Discard  # roll the transaction back
             writer.finish()
-    except BaseException:
-        store.conn.execute("ROLLBACK")
-        if temp_store is not None:
-            store.conn.execute(f"PRAGMA temp_store = {int(temp_store)}")
-        raise
+    except _Discard:
+        if errors:
+            raise BatchInvalid(errors) from None
     finally:
         if collecting:
             gc.enable()
-    try:
-        if errors or dry_run:
-            store.conn.execute("ROLLBACK")
-            if errors:
-                raise BatchInvalid(errors)
-        else:
-            store.conn.execute("COMMIT")
-    finally:
-        if temp_store is not None and not store.conn.in_transaction:
-            store.conn.execute(f"PRAGMA temp_store = {int(temp_store)}")
     return counts

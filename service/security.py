@@ -24,13 +24,13 @@ from __future__ import annotations
 import gzip
 import logging
 import sqlite3
-import threading
 import time
 import zlib
 
 from flask import Flask, current_app, request
 
 from .errors import ApiError, problem
+from .store import ratelimit
 
 log = logging.getLogger("service")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -110,48 +110,6 @@ def _preflight():
     return response
 
 
-_counters = threading.local()
-
-
-def _counter_db(database: str) -> sqlite3.Connection:
-    """The calling thread's connection to the rate-limit counters of ``database``.
-
-    The counters live in a small SQLite file beside the database (``<database>-ratelimit``),
-    not in it: every gunicorn worker shares them, yet a refused or failed write leaves the
-    database itself byte for byte unchanged, and backups hold no throwaway counters.
-    """
-    cache = getattr(_counters, "conns", None)
-    if cache is None:
-        cache = _counters.conns = {}
-    conn = cache.get(database)
-    if conn is None:
-        conn = sqlite3.connect(
-            database + "-ratelimit", isolation_level=None, timeout=10, check_same_thread=False
-        )
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = OFF")  # counters: losing the last second of them is harmless
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS write_counts (token TEXT NOT NULL, minute INTEGER NOT NULL, "
-            "count INTEGER NOT NULL, PRIMARY KEY (token, minute)) WITHOUT ROWID"
-        )
-        cache[database] = conn
-    return conn
-
-
-def count_write(database: str, token: str, minute: int) -> int:
-    """Count one write by ``token`` in ``minute``; the count so far (its own tiny transaction)."""
-    conn = _counter_db(database)
-    rows = conn.execute(
-        """INSERT INTO write_counts (token, minute, count) VALUES (?, ?, 1)
-           ON CONFLICT (token, minute) DO UPDATE SET count = count + 1 RETURNING count""",
-        (token, minute),
-    ).fetchall()  # fetch all: the statement, and its transaction, end here
-    count = rows[0][0]
-    if count == 1:  # the token's first write this minute: forget its earlier minutes
-        conn.execute("DELETE FROM write_counts WHERE token = ? AND minute < ?", (token, minute))
-    return count
-
-
 def check_write_rate(store, token_name: str) -> None:
     """Count one write for ``token_name``; a 429 ApiError when over the per-minute limit."""
     limit = int(current_app.config.get("WRITE_RATE_PER_MINUTE") or 0)
@@ -160,7 +118,7 @@ def check_write_rate(store, token_name: str) -> None:
     now = time.time()
     window = int(now // 60)
     try:
-        count = count_write(store.path, token_name, window)
+        count = ratelimit.count_write(store.path, token_name, window)
     except sqlite3.OperationalError:
         log.warning("rate limit not counted for %s: database busy", token_name)
         return  # fail open: the write itself will wait for, or fail on, the same lock

@@ -1,7 +1,7 @@
 """The bulk write path of `timeline import` writes exactly what one upsert_event per row writes.
 
 Same input, two databases: one imported through ``Store.upsert_event`` row by row (the
-HTTP import's path), one through ``service.bulk.BulkWriter`` (small chunks, with and
+HTTP import's path), one through ``service.store.bulk.BulkWriter`` (small chunks, with and
 without dropping and rebuilding the indexes). The events, documents, terms, change feed,
 timelines, the full-text content and every search, the FTS configuration and the planner
 statistics must come out the same; and so must dry runs, errors and unreadable lines.
@@ -19,6 +19,7 @@ import pytest
 from service import create_app, ingest
 from service import store as store_module
 from service.cli import main
+from service.store import bulk as bulk_writer
 
 NOW = "2026-01-02T03:04:05Z"
 FTS_INDEX_TABLES = ("events_fts_data", "events_fts_idx")  # segment layout differs; searches must not
@@ -33,15 +34,6 @@ SEARCHES = [
     "updated",
     "nothing-here",
 ]
-
-
-def test_bulk_mirrors_the_current_schema():
-    """When the store's schema moves on, the import falls back to one upsert_event per row
-    until service/bulk.py writes what the new Store.upsert_event writes (then raise
-    MIRRORS_SCHEMA: the tests below compare the two)."""
-    from service import bulk
-
-    assert bulk.MIRRORS_SCHEMA == store_module.SCHEMA_VERSION
 
 
 @pytest.fixture(autouse=True)
@@ -262,15 +254,15 @@ def test_pack_gives_back_to_row():
         built = ingest.build_event(ingest.validate_event(ev))
         row = ingest.to_row(built)
         packed = ingest.pack(built, NOW)
-        back = ingest.unpack(packed)
+        back = bulk_writer.unpack(packed)
         assert back == row and repr(back["event"]) == repr(row["event"])
-        assert json.loads(packed[ingest.P_DOC]) == {
+        assert json.loads(packed[bulk_writer.P_DOC]) == {
             **built,
             "created_at": NOW,
             "updated_at": NOW,
             "version": 1,
         }
-        assert packed[ingest.P_CLASS] == store_module.span_class(row["start_key"], row["end_key"])
+        assert packed[bulk_writer.P_CLASS] == store_module.span_class(row["start_key"], row["end_key"])
 
 
 def test_cli_names_the_line_of_an_unreadable_ndjson_item(app, tmp_path):
@@ -292,9 +284,7 @@ def _import_then_hang(path: str, marker: str, items: list) -> None:
     import os
     import time
 
-    from service import bulk
-
-    drop = bulk.BulkWriter._drop_indexes
+    drop = bulk_writer.BulkWriter._drop_indexes
 
     def drop_and_signal(self):
         drop(self)
@@ -302,7 +292,7 @@ def _import_then_hang(path: str, marker: str, items: list) -> None:
         with open(marker, "w") as fh:
             fh.write(str(os.getpid()))
 
-    bulk.BulkWriter._drop_indexes = drop_and_signal
+    bulk_writer.BulkWriter._drop_indexes = drop_and_signal
 
     def slow_items():
         yield from items

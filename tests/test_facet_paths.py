@@ -17,6 +17,7 @@ from legacy_schema import as_schema_7
 from bench.generate import TIMELINES, Generator
 from service import dates, ingest
 from service import store as store_module
+from service.store import Filters, planner
 
 NAMES = ["tags", "actors", "timelines", "country", "precision"]
 
@@ -53,11 +54,11 @@ def windows():
 @pytest.mark.parametrize("window", windows())
 @pytest.mark.parametrize("match", ["overlap", "within"])
 def test_window_facets_equal_the_general_path(st, window, match):
-    f = {
-        "from_day": dates.parse_point(window[0])[0],
-        "to_day": dates.parse_point(window[1])[1],
-        "match": match,
-    }
+    f = Filters(
+        from_day=dates.parse_point(window[0])[0],
+        to_day=dates.parse_point(window[1])[1],
+        match=match,
+    )
     fast = st.facets(f, NAMES, 500)
     general = {name: st.facet_counts(f, name, 500) for name in NAMES}
     assert fast == general
@@ -65,28 +66,28 @@ def test_window_facets_equal_the_general_path(st, window, match):
 
 
 def test_the_fast_path_counts_something(st):
-    f = {"from_day": dates.parse_point("1900")[0], "to_day": dates.parse_point("2030")[1], "match": "overlap"}
+    f = Filters(from_day=dates.parse_point("1900")[0], to_day=dates.parse_point("2030")[1], match="overlap")
     fast = st.facets(f, NAMES, 5)
     assert all(fast[name] for name in NAMES), fast
     assert all(len(rows) <= 5 for rows in fast.values())
 
 
 def test_window_with_another_filter_takes_the_general_path(st):
-    f = {
-        "from_day": dates.parse_point("1900")[0],
-        "to_day": dates.parse_point("2030")[1],
-        "match": "overlap",
-        "tags": ["war"],
-    }
+    f = Filters(
+        from_day=dates.parse_point("1900")[0],
+        to_day=dates.parse_point("2030")[1],
+        match="overlap",
+        tags=["war"],
+    )
     assert st.facets(f, NAMES, 20) == {name: st.facet_counts(f, name, 20) for name in NAMES}
 
 
 def test_open_ended_events_are_counted_in_the_windows_they_overlap(st):
-    f = {
-        "from_day": dates.parse_point("2021-07-15")[0],
-        "to_day": dates.parse_point("2021-07-15")[1],
-        "match": "overlap",
-    }
+    f = Filters(
+        from_day=dates.parse_point("2021-07-15")[0],
+        to_day=dates.parse_point("2021-07-15")[1],
+        match="overlap",
+    )
     fast = st.facets(f, ["tags", "actors"], 500)
     assert ("war", 1) in fast["tags"] or any(v == "war" for v, _ in fast["tags"])
     assert any(v == "NATO" for v, _ in fast["actors"])
@@ -174,12 +175,12 @@ def test_windows_that_end_next_to_a_one_day_event(st):
     checked = 0
     for d in by_offset.values():
         for lo, hi in ((d + 1, d + 40), (d - 40, d - 1), (d, d + 40), (d - 40, d), (d - 33, d + 33)):
-            f = {"from_day": lo, "to_day": hi, "match": "overlap"}
+            f = Filters(from_day=lo, to_day=hi, match="overlap")
             assert st.facets(f, NAMES, 500) == {name: st.facet_counts(f, name, 500) for name in NAMES}, (
                 lo,
                 hi,
             )
-            checked += st._window_count_parts(f)[0] is not None
+            checked += planner.window_count_parts(f)[0] is not None
     assert checked >= 60
 
 
@@ -196,11 +197,11 @@ def folded(rows, interval):
 def test_window_histograms_from_the_counts_equal_the_index_count(st, window, match):
     """A plain window's histogram read from the facet counts (whole blocks, split blocks,
     edges, long spans) gives every bucket exactly the count of the index path, at every interval."""
-    f = {
-        "from_day": dates.parse_point(window[0])[0],
-        "to_day": dates.parse_point(window[1])[1],
-        "match": match,
-    }
+    f = Filters(
+        from_day=dates.parse_point(window[0])[0],
+        to_day=dates.parse_point(window[1])[1],
+        match=match,
+    )
     rows, unbucketed, grain = st.start_counts(f, "year")
     assert grain == "day"
     for interval in ("day", "month", "year", "decade", "century"):
@@ -211,8 +212,8 @@ def test_window_histograms_from_the_counts_equal_the_index_count(st, window, mat
 
 
 def test_window_histogram_counts_whole_blocks_and_open_starts(st):
-    f = {"from_day": dates.parse_point("1900")[0], "to_day": dates.parse_point("2030")[1], "match": "overlap"}
-    _blocks, _day_parts, _ = st._window_count_parts(f)
+    f = Filters(from_day=dates.parse_point("1900")[0], to_day=dates.parse_point("2030")[1], match="overlap")
+    _blocks, _day_parts, _ = planner.window_count_parts(f)
     assert _blocks is not None
     rows, unbucketed, _ = st.start_counts(f, "year", lambda day: dates.bucket("year", day)[0])
     assert unbucketed >= 1 and sum(n for _, n in rows) > 1000  # "open-start" overlaps, and many others

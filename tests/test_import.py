@@ -457,13 +457,11 @@ def test_parallel_validation_gives_the_same_result_and_errors(app, tmp_path):
     st = store_module.connect(app.config["DATABASE"])
     counts = ingest_module.import_items(st, items, parallel=True)
     assert counts.created == 2501
-    docs = [(e["id"], e["date"], e["start"], e["tags"]) for e in map(json.loads, st.iter_events({}))]
+    docs = [(e["id"], e["date"], e["start"], e["tags"]) for e in map(json.loads, st.iter_events())]
     other = store_module.connect(str(tmp_path / "other.db"))
     other.migrate()
     ingest_module.import_items(other, items, parallel=False)
-    assert docs == [
-        (e["id"], e["date"], e["start"], e["tags"]) for e in map(json.loads, other.iter_events({}))
-    ]
+    assert docs == [(e["id"], e["date"], e["start"], e["tags"]) for e in map(json.loads, other.iter_events())]
     bad = items[:1200] + [{"date": "2021-02-30", "title": "x"}] + items[1200:1300] + [{"title": ""}]
     with pytest.raises(ingest_module.BatchInvalid) as parallel_error:
         ingest_module.import_items(other, bad, parallel=True)

@@ -1,9 +1,9 @@
 """Keyset pages through a varied archive give exactly the one big page.
 
-A cursor page narrows each span class's range to the cursor (store._seek): to its start,
+A cursor page narrows each span class's range to the cursor (planner.seek): to its start,
 or to its end while the cursor is among the events without a start (they share one start
 key and sort by end), and leaves out the keyset condition of a class whose rows all start
-after the cursor (store._past). Any slip there loses or repeats rows. Here pages of every
+after the cursor (planner.past). Any slip there loses or repeats rows. Here pages of every
 size follow each other through many windows of an archive with every precision, open
 ends, BCE dates, long spans and many events on the same start and end, both match modes
 and both directions, and must join into the single page of the same query.
@@ -18,6 +18,7 @@ import varied_archive
 
 from service import dates
 from service import store as store_module
+from service.store import Filters
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +65,11 @@ def cases():
 
 @pytest.mark.parametrize("lo, hi, match, sort, limit", cases())
 def test_pages_joined_equal_the_one_page(st, lo, hi, match, sort, limit):
-    f = {
-        "from_day": dates.parse_point(lo)[0] if lo else None,
-        "to_day": dates.parse_point(hi)[1] if hi else None,
-        "match": match,
-    }
+    f = Filters(
+        from_day=dates.parse_point(lo)[0] if lo else None,
+        to_day=dates.parse_point(hi)[1] if hi else None,
+        match=match,
+    )
     descending = sort == "-date"
     whole = [row[:3] for row in st.list_events(f, 100_000, None, descending)]
     got, after = [], None
@@ -85,11 +86,11 @@ def test_pages_joined_equal_the_one_page(st, lo, hi, match, sort, limit):
 def test_the_cases_page_through_open_starts_and_ties(st):
     """The archive really has what the test is about: pages that start among the events
     without a start, and runs of equal keys longer than a page."""
-    f = {
-        "from_day": dates.parse_point("2021-07")[0],
-        "to_day": dates.parse_point("2021-07-31")[1],
-        "match": "overlap",
-    }
+    f = Filters(
+        from_day=dates.parse_point("2021-07")[0],
+        to_day=dates.parse_point("2021-07-31")[1],
+        match="overlap",
+    )
     whole = st.list_events(f, 100_000)
     open_rows = [row for row in whole if row[0] == store_module.OPEN_START]
     assert len(open_rows) >= 15 and whole[: len(open_rows)] == open_rows  # they come first

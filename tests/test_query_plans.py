@@ -13,6 +13,7 @@ import pytest
 from service import ingest
 from service import store as store_module
 from service.api.events import fts_query, fts_words
+from service.store import Filters, planner
 
 
 @pytest.fixture
@@ -38,13 +39,13 @@ def plan_text(st, sql, params):
 
 
 WINDOWS = [
-    {"from_day": 18800, "to_day": 18830, "match": "overlap"},
-    {"from_day": 18800, "to_day": 18830, "match": "within"},
-    {"from_day": 18800, "match": "overlap"},
-    {"to_day": 18830, "match": "overlap"},
-    {"match": "overlap"},
-    {"from_day": 18800, "to_day": 18830, "match": "overlap", "tags": ["war"], "min_importance": 3},
-    {"from_day": 18800, "to_day": 18830, "match": "overlap", "countries": ["AF"], "precisions": ["day"]},
+    Filters(from_day=18800, to_day=18830, match="overlap"),
+    Filters(from_day=18800, to_day=18830, match="within"),
+    Filters(from_day=18800, match="overlap"),
+    Filters(to_day=18830, match="overlap"),
+    Filters(match="overlap"),
+    Filters(from_day=18800, to_day=18830, match="overlap", tags=["war"], min_importance=3),
+    Filters(from_day=18800, to_day=18830, match="overlap", countries=["AF"], precisions=["day"]),
 ]
 
 
@@ -58,7 +59,7 @@ def test_window_query_walks_the_chronological_index_without_sorting(st, f, desce
     text = plan_text(st, sql, params)
     # One range search of events_chrono per span class, merged in order, never a sort or a scan.
     ranges = re.findall(r"SEARCH e USING (?:COVERING )?INDEX events_chrono \(span_class=?", text)
-    assert len(ranges) == len(st._class_parts(f)), text
+    assert len(ranges) == len(planner.class_parts(f)), text
     if len(ranges) > 1:
         assert "MERGE (UNION ALL)" in text, text
     assert "TEMP B-TREE" not in text, text
@@ -66,21 +67,21 @@ def test_window_query_walks_the_chronological_index_without_sorting(st, f, desce
 
 
 @pytest.mark.parametrize(
-    "f", WINDOWS + [{"from_day": 18800, "match": "within"}, {"to_day": 18830, "match": "within"}]
+    "f", WINDOWS + [Filters(from_day=18800, match="within"), Filters(to_day=18830, match="within")]
 )
 @pytest.mark.parametrize("after", [(18815, 18815, "x"), (store_module.OPEN_START, 18815, "x")])
 def test_class_conditions_carry_one_parameter_each(st, f, after):
-    """store._seek finds a condition's parameter by the condition's position, and tightens
+    """planner.seek finds a condition's parameter by the condition's position, and tightens
     (never loosens) the bound the cursor implies: the start, or the end in the open-start
     part (one start key, ordered by end) when the cursor is one of its events."""
-    for _cls, where, params in st._class_parts(f):
+    for _cls, where, params in planner.class_parts(f):
         assert len(where) == len(params) and all(w.count("?") == 1 for w in where), where
         kept = (list(where), list(params))
         pinned = "e.start_key = ?" in where and params[where.index("e.start_key = ?")] == after[0]
         column, value = ("e.end_key", after[1]) if pinned else ("e.start_key", after[0])
         for descending, op, pick in ((False, ">=", max), (True, "<=", min)):
             bound = f"{column} {op} ?"
-            sought, p = store_module._seek(where, params, after, descending)
+            sought, p = planner.seek(where, params, after, descending)
             before = params[where.index(bound)] if bound in where else value
             assert p[sought.index(bound)] == pick(before, value) and len(sought) == len(p)
         assert (where, params) == kept  # the class part itself is left as it was
@@ -89,13 +90,13 @@ def test_class_conditions_carry_one_parameter_each(st, f, after):
 def test_a_cursor_among_open_start_events_seeks_on_their_end(st):
     """Pages through events without a start (all on one start key) seek to the cursor's end
     instead of walking again over every open-start event before it."""
-    f = {"from_day": 18800, "to_day": 18830, "match": "overlap"}
+    f = Filters(from_day=18800, to_day=18830, match="overlap")
     cursor = (store_module.OPEN_START, 18900, "x")
     _plan, [(sql, params)] = st.list_queries(f, 51, cursor)
     open_arm = next(arm for arm in sql.split(" UNION ALL ") if "e.start_key = ?" in arm)
     assert "e.end_key >= ?" in open_arm
-    [(where, p)] = [(w, p) for _c, w, p in st._class_parts(f) if "e.start_key = ?" in w]
-    sought, p = store_module._seek(where, p, cursor, False)
+    [(where, p)] = [(w, p) for _c, w, p in planner.class_parts(f) if "e.start_key = ?" in w]
+    sought, p = planner.seek(where, p, cursor, False)
     assert p[sought.index("e.end_key >= ?")] == 18900 and "e.start_key >= ?" not in sought
     assert (
         "SEARCH e USING COVERING INDEX events_chrono (span_class=? AND start_key=? AND end_key>?)"
@@ -105,21 +106,21 @@ def test_a_cursor_among_open_start_events_seeks_on_their_end(st):
     assert sql.count("(e.start_key, e.end_key, e.id) > (?, ?, ?)") == 1
     _plan, [(sql, _params)] = st.list_queries(f, 51, (18810, 18810, "x"))
     assert sql.count("(e.start_key, e.end_key, e.id) > (?, ?, ?)") == len(
-        st._class_parts(f)
+        planner.class_parts(f)
     )  # a cursor in the window: all
 
 
 def test_each_span_class_range_is_bounded_below(st):
     """An overlap part never walks from the beginning of time: its start has a lower bound."""
-    for cls, where, params in st._class_parts({"from_day": 18800, "to_day": 18830, "match": "overlap"}):
+    for cls, where, params in planner.class_parts(Filters(from_day=18800, to_day=18830, match="overlap")):
         if store_module.SPAN_LIMITS[cls] is not None:
             assert "e.start_key >= ?" in where
             assert params[where.index("e.start_key >= ?")] == 18800 - store_module.SPAN_LIMITS[cls]
 
 
 def test_common_word_probes_fts_along_the_date_index(st, monkeypatch):
-    monkeypatch.setattr(store_module, "FTS_PROBE_MIN", 100)  # "common" at this small size: in all 300 rows
-    f = {"match": "overlap", "fts": fts_query("common"), "fts_terms": fts_words("common")}
+    monkeypatch.setattr(planner, "FTS_PROBE_MIN", 100)  # "common" at this small size: in all 300 rows
+    f = Filters(match="overlap", fts=fts_query("common"), fts_terms=fts_words("common"))
     plan, [(sql, params)] = st.list_queries(f, 51)
     assert plan == "classes"
     text = plan_text(st, sql, params)
@@ -128,13 +129,13 @@ def test_common_word_probes_fts_along_the_date_index(st, monkeypatch):
 
 
 def test_rare_word_reads_its_matches_by_rowid(st):
-    f = {
-        "from_day": 0,
-        "to_day": 30000,
-        "match": "overlap",
-        "fts": fts_query("word3"),
-        "fts_terms": fts_words("word3"),
-    }
+    f = Filters(
+        from_day=0,
+        to_day=30000,
+        match="overlap",
+        fts=fts_query("word3"),
+        fts_terms=fts_words("word3"),
+    )
     plan, [(sql, params)] = st.list_queries(f, 51)
     assert plan == "matches"
     text = plan_text(st, sql, params)
@@ -146,7 +147,7 @@ def test_rare_word_reads_its_matches_by_rowid(st):
 
 
 def test_window_aggregations_gather_index_ranges(st):
-    where, params = st._window_condition({"from_day": 18800, "to_day": 18830, "match": "overlap"})
+    where, params = planner.window_condition(Filters(from_day=18800, to_day=18830, match="overlap"))
     text = plan_text(st, f"SELECT count(*) FROM events e WHERE {where[0]}", params)
     assert "SEARCH w USING COVERING INDEX events_chrono" in text and not re.search(r"\bSCAN (e|w)\b", text), (
         text
@@ -155,10 +156,10 @@ def test_window_aggregations_gather_index_ranges(st):
 
 @pytest.mark.parametrize("match", ["overlap", "within"])
 def test_window_term_facets_read_the_terms_chronological_index(st, match):
-    f = {"from_day": 18800, "to_day": 18830, "match": match}
-    sql, params = st.term_facet_query(f, "tag", 20)
+    f = Filters(from_day=18800, to_day=18830, match=match)
+    sql, params = planner.term_facet_query(f, "tag", 20)
     text = plan_text(st, sql, params)
-    blocks, day_parts, long_parts = st._window_count_parts(f)
+    blocks, day_parts, long_parts = planner.window_count_parts(f)
     assert blocks is not None  # the month holds whole 16-day blocks: their one-day events are counted ones
     assert "SEARCH day_facet_counts USING PRIMARY KEY (facet=? AND block>? AND block<?)" in text, text
     edges = re.findall(r"SEARCH e USING COVERING INDEX event_terms_chrono \(kind=\? AND span_class=\?", text)

@@ -28,6 +28,7 @@ from ..schemas import (
     HistogramSchema,
     ProblemSchema,
 )
+from ..store import Filters
 from . import QueryParser, get_store
 
 blp = Blueprint(
@@ -64,24 +65,25 @@ def fts_words(q: str | None) -> list[str]:
     return words
 
 
-def filters_from(args: dict[str, Any], timeline: str | None = None) -> dict[str, Any]:
-    """The store's filter dict from loaded query arguments."""
-    f: dict[str, Any] = {
-        "from_day": args["from_"][0] if "from_" in args else None,
-        "to_day": args["to"][1] if "to" in args else None,
-        "match": args.get("match", "overlap"),
-        "fts": fts_query(args.get("q")),
-        "fts_terms": fts_words(args.get("q")),
-        "tags": args.get("tag"),
-        "actors": args.get("actor"),
-        "countries": args.get("country"),
-        "timelines": args.get("timeline"),
-        "precisions": args.get("precision"),
-        "min_importance": args.get("min_importance"),
-        "bbox": args.get("bbox"),
-        "in_timeline": timeline,
-    }
-    return f
+def filters_from(args: dict[str, Any], timeline: str | None = None) -> Filters:
+    """The store's filters from loaded query arguments (the one place they are built)."""
+    get = args.get
+    q = get("q")
+    return Filters(
+        from_day=args["from_"][0] if "from_" in args else None,
+        to_day=args["to"][1] if "to" in args else None,
+        match=get("match", "overlap"),
+        fts=fts_query(q) if q else None,
+        fts_terms=tuple(fts_words(q)) if q else (),
+        tags=tuple(v) if (v := get("tag")) else (),
+        actors=tuple(v) if (v := get("actor")) else (),
+        countries=tuple(v) if (v := get("country")) else (),
+        timelines=tuple(v) if (v := get("timeline")) else (),
+        precisions=tuple(v) if (v := get("precision")) else (),
+        min_importance=get("min_importance"),
+        bbox=tuple(v) if (v := get("bbox")) else None,
+        in_timeline=timeline,
+    )
 
 
 # --------------------------------------------------------------------------- cursors
@@ -173,7 +175,7 @@ def json_page(
     sort = args["sort"]
     payload = decode_cursor(args["cursor"], query, secret) if "cursor" in args else None
     next_cursor = None
-    if sort == "relevance" and f["fts"]:
+    if sort == "relevance" and f.fts:
         offset = 0
         if payload is not None:
             if payload[0] != "r" or not isinstance(payload[1], int) or payload[1] < 0:

@@ -1,13 +1,15 @@
 """Bulk writes for large imports: the store's upsert, a chunk of rows at a time.
 
 The companion of ``Store.upsert_event`` for ``timeline import``, inside the import's one
-transaction (all or nothing is the caller's ``BEGIN IMMEDIATE`` ... ``COMMIT``):
+transaction (all or nothing: the caller's ``Store.write``). Rows come packed, one flat
+tuple each (the ``P_*`` fields below: cheap to build in a worker process and to send
+here); :func:`unpack` gives ``upsert_event``'s row back.
 
 - New events (the bulk of an import) are written with one ``executemany`` per table per
   chunk: ``events`` (with explicit primary keys, the ones SQLite itself would pick:
   max + 1 in input order), ``event_docs``, ``event_terms``, ``events_fts`` and the
   ``changes`` feed (one row per written event, in input order, its document read from
-  ``event_docs`` while it is the event's latest: store._migration_8); the new events' facet
+  ``event_docs`` while it is the event's latest: migrations._migration_8); the new events' facet
   counts (``day_facet_counts``, ``span_facet_counts``) are added at the end, grouped in
   SQL (into an empty database: streamed from the rebuilt chronological indexes). An id
   that already exists goes through ``Store.upsert_event`` itself (updated or unchanged,
@@ -22,26 +24,85 @@ transaction (all or nothing is the caller's ``BEGIN IMMEDIATE`` ... ``COMMIT``):
   the table was empty, when every row is new.
 - After ``drop_indexes_after`` rows (whatever the table's size), the full-text index
   buffers up to ``fts_hash_bytes`` of new terms in memory (FTS5's ``hashsize``, 1 MB by
-  default) before writing a segment, so it merges far fewer, larger segments (500k
-  events: FTS inserts 14.7 -> 4.0 s); the setting is put back at the end.
+  default) before writing a segment, so it merges far fewer, larger segments; the
+  setting is put back at the end.
 
-It mirrors the store's schema version ``MIRRORS_SCHEMA``; on any other version the import
-writes row by row (``ingest.import_items``), and ``tests/test_bulk.py`` fails until this
-module is brought up to date. That test proves the result equal to one ``upsert_event``
-per row: the events, documents, terms, facet counts, change feed and search results,
-with creates, updates, unchanged rows, derived ids and both paths of the index decision.
+It mirrors the writes of ``Writes.upsert_event`` and ``_count_facets`` (and shares their
+INSERT statements): ``tests/test_bulk.py`` proves the result equal to one
+``upsert_event`` per row (the events, documents, terms, facet counts, change feed and
+search results, with creates, updates, unchanged rows, derived ids and both paths of the
+index decision), so a schema change that this module misses fails there.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from .ingest import P_CLASS, P_DOC, P_END, P_FTS, P_HASH, P_ID, P_START, P_TERMS, Counts, unpack
-from .store import Store, add_facet_counts, fill_facet_counts
+import orjson
 
-# The store schema whose writes this module mirrors (Store.upsert_event, _count_facets).
-# With any other, ingest writes row by row through upsert_event instead.
-MIRRORS_SCHEMA = 8
+from .connection import Store
+from .writes import (
+    EVENT_COLUMNS,
+    INSERT_DOC,
+    INSERT_FTS,
+    INSERT_TERM,
+    add_facet_counts,
+    fill_facet_counts,
+)
+
+# A packed row, one flat tuple: a new event as the bulk writer inserts it. Raw tuples, not
+# named ones: an import builds one per event, and these constants name their fields.
+(
+    P_ID,
+    P_START,
+    P_END,
+    P_CLASS,
+    P_YEAR,
+    P_MONTH,
+    P_PRECISION,
+    P_IMPORTANCE,
+    P_COUNTRY,
+    P_LAT,
+    P_LON,
+    P_HASH,
+    P_DOC,  # the stored document of a new event (version 1), JSON text
+    P_TERMS,  # [(kind, value)]
+    P_FTS,  # the full-text columns, FTS_COLUMNS order
+    P_TIMELINES,
+) = range(16)
+FTS_COLUMNS = ("title", "summary", "actors", "place", "quotes")
+_INSERT_EVENT_PK = f"INSERT INTO events (pk, {EVENT_COLUMNS}) VALUES ({', '.join('?' * 17)})"
+_INSERT_CHANGE = "INSERT INTO changes (seq, op, id, at) VALUES (?, 'upsert', ?, ?)"
+
+
+class Outcomes(Protocol):
+    """Where the writer tallies what it did: ``add("created" | "updated" | "unchanged", n)``."""
+
+    def add(self, outcome: str, n: int = 1) -> None: ...
+
+
+def unpack(packed: tuple) -> dict[str, Any]:
+    """``Store.upsert_event``'s row of a packed row."""
+    event = orjson.loads(packed[P_DOC])
+    del event["created_at"], event["updated_at"], event["version"]
+    return {
+        "id": packed[P_ID],
+        "start_key": packed[P_START],
+        "end_key": packed[P_END],
+        "start_year": packed[P_YEAR],
+        "start_month": packed[P_MONTH],
+        "precision": packed[P_PRECISION],
+        "importance": packed[P_IMPORTANCE],
+        "country": packed[P_COUNTRY],
+        "lat": packed[P_LAT],
+        "lon": packed[P_LON],
+        "content_hash": packed[P_HASH],
+        "event": event,
+        "terms": list(packed[P_TERMS]),
+        "fts": dict(zip(FTS_COLUMNS, packed[P_FTS], strict=True)),
+    }
+
+
 DROP_INDEXES_AFTER = 20_000
 FTS_HASH_BYTES = 32 << 20
 SORT_THREADS = 2
@@ -54,7 +115,7 @@ class BulkWriter:
         self,
         store: Store,
         now: str,
-        counts: Counts,
+        counts: Outcomes,
         *,
         chunk: int = 2000,
         drop_indexes_after: int | None = DROP_INDEXES_AFTER,
@@ -122,17 +183,18 @@ class BulkWriter:
             events.append(
                 (
                     pk,
-                    p[0],
+                    p[P_ID],
                     start,
                     end,
                     cls,
-                    p[4],
-                    p[5],
-                    p[6],
-                    p[7],
-                    p[8],
-                    p[9],
-                    p[10],
+                    p[P_YEAR],
+                    p[P_MONTH],
+                    p[P_PRECISION],
+                    p[P_IMPORTANCE],
+                    p[P_COUNTRY],
+                    p[P_LAT],
+                    p[P_LON],
+                    1,  # version
                     now,
                     now,
                     p[P_HASH],
@@ -145,29 +207,18 @@ class BulkWriter:
             fts.append((pk, *p[P_FTS]))
             changes.append((seq, p[P_ID], now))  # the document: in event_docs while current
         self.next_pk = pk
-        conn.executemany(
-            """INSERT INTO events (pk, id, start_key, end_key, span_class, start_year, start_month, precision,
-               importance, country, lat, lon, version, created_at, updated_at, content_hash, seq)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?)""",
-            events,
-        )
-        conn.executemany("INSERT INTO event_docs (pk, doc) VALUES (?, ?)", docs)
+        conn.executemany(_INSERT_EVENT_PK, events)
+        conn.executemany(INSERT_DOC, docs)
         terms.sort()  # in key order: each insert lands beside the last one of its term
-        conn.executemany(
-            "INSERT OR IGNORE INTO event_terms (kind, value, event, span_class, start_key, end_key) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            terms,
-        )
-        conn.executemany(
-            "INSERT INTO events_fts (rowid, title, summary, actors, place, quotes) VALUES (?,?,?,?,?,?)", fts
-        )
-        conn.executemany("INSERT INTO changes (seq, op, id, at) VALUES (?, 'upsert', ?, ?)", changes)
-        self.counts.created += len(run)
+        conn.executemany(INSERT_TERM, terms)
+        conn.executemany(INSERT_FTS, fts)
+        conn.executemany(_INSERT_CHANGE, changes)
+        self.counts.add("created", len(run))
 
     def _count_new_events(self) -> None:
         """Add the events this writer created to the facet counts: grouped in SQL
-        (store.add_facet_counts, as the migrations do), or, into an empty database,
-        streamed from the chronological indexes (store.fill_facet_counts). Rows created
+        (add_facet_counts, as the migrations do), or, into an empty database,
+        streamed from the chronological indexes (fill_facet_counts). Rows created
         here have pks from ``first_pk`` up; rows it replaced were counted by upsert_event."""
         if self.next_pk < self.first_pk:
             return
@@ -214,7 +265,7 @@ class BulkWriter:
         self.flush()
         conn = self.conn
         # The grouping and index-build sorts below may use helper threads: the validating
-        # worker has finished by now, so the second core is free (1M events: 9 -> 6 s).
+        # worker has finished by now, so the second core is free.
         threads = conn.execute("PRAGMA threads").fetchone()[0]
         conn.execute(f"PRAGMA threads = {max(int(threads), SORT_THREADS)}")
         try:
@@ -225,8 +276,7 @@ class BulkWriter:
             conn.execute(f"PRAGMA threads = {int(threads)}")
         if not self.check_existing and self.next_pk >= self.first_pk:
             # Into an empty database there were no statistics to keep (the migration analysed
-            # empty tables), and without them the planner guesses: measure the new tables
-            # (1M events: 1.3 s).
+            # empty tables), and without them the planner guesses: measure the new tables.
             for table in ANALYZED_AFTER_FILL:
                 conn.execute(f"ANALYZE {table}")
         elif self.dropped:

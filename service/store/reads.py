@@ -1,0 +1,117 @@
+"""Reading events: one event, pages in chronological order, relevance, the change feed."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from operator import itemgetter
+from typing import Any
+
+from . import planner
+from .model import ALL, Filters
+
+_row_key = itemgetter(0, 1, 2)  # (start_key, end_key, id): a page's order
+
+
+class Reads:
+    """The reading half of :class:`~.connection.Store` (``conn``: its connection)."""
+
+    conn: sqlite3.Connection
+
+    def ping(self) -> None:
+        self.conn.execute("SELECT 1").fetchone()
+
+    def data_version(self) -> int:
+        """The change feed's last seq: it moves with every create, update and delete."""
+        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
+        return row[0] if row else 0
+
+    def event_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    def get_event(self, event_id: str) -> tuple[str, int] | None:
+        """(doc JSON, version) of one event, or None."""
+        row = self.conn.execute(
+            "SELECT d.doc, e.version FROM events e JOIN event_docs d ON d.pk = e.pk WHERE e.id = ?",
+            (event_id,),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def event_exists(self, event_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM events WHERE id = ?", (event_id,)).fetchone() is not None
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        ids = list(ids)
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0] for r in self.conn.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk)
+            )
+        return found
+
+    def fts_estimate(self, terms: Iterable[str]) -> int:
+        """Documents holding the rarest of ``terms`` (an upper bound of the matches)."""
+        counts = []
+        for term in terms:
+            row = self.conn.execute("SELECT doc FROM events_fts_vocab WHERE term = ?", (term,)).fetchone()
+            counts.append(row[0] if row else 0)
+        return min(counts) if counts else 0
+
+    def list_queries(
+        self, f: Filters, limit: int, after: tuple | None = None, descending: bool = False
+    ) -> tuple[str, list[tuple[str, list[Any]]]]:
+        """The SQL that list_events runs (see planner.list_queries)."""
+        return planner.list_queries(f, limit, after, descending, self.fts_estimate)
+
+    def list_events(
+        self, f: Filters, limit: int, after: tuple | None = None, descending: bool = False
+    ) -> list[tuple[int, int, str, bytes]]:
+        """Up to ``limit`` matches in chronological order (or its exact reverse).
+
+        Returns (start_key, end_key, id, doc) tuples, doc as UTF-8 JSON bytes. ``after`` is the key of the last row
+        of the previous page (keyset pagination).
+        """
+        _plan, [(sql, params)] = planner.list_queries(f, limit, after, descending, self.fts_estimate)
+        rows = self.conn.execute(sql, params).fetchall()
+        # The join with the documents keeps the page's order in practice, but SQL does not
+        # promise it: order the (at most `limit`) rows here, by the same key as the SQL.
+        rows.sort(key=_row_key, reverse=descending)
+        return rows
+
+    def iter_events(
+        self, f: Filters = ALL, descending: bool = False, batch: int = 1000, cap: int | None = None
+    ) -> Iterator[bytes]:
+        """Every match's doc (UTF-8 JSON bytes) in order, fetched in keyset batches so memory
+        stays flat (every event's, without ``f``)."""
+        after = None
+        sent = 0
+        while True:
+            size = batch if cap is None else min(batch, cap - sent)
+            if size <= 0:
+                return
+            rows = self.list_events(f, size, after, descending)
+            for row in rows:
+                yield row[3]
+            sent += len(rows)
+            if len(rows) < size:
+                return
+            after = rows[-1][:3]
+
+    def search_by_relevance(self, f: Filters, limit: int, offset: int) -> list[bytes]:
+        """Docs (bytes) of full-text matches, best first (bm25), ties in chronological order."""
+        return [r[0] for r in self.conn.execute(*planner.relevance_query(f, limit, offset))]
+
+    def changes(self, since: int, limit: int) -> list[tuple[int, str, str, str, str | None]]:
+        """Changes after ``since``: (seq, op, id, at, doc), doc None for a delete. The latest
+        change of a live event reads its document from event_docs (see migrations._migration_8)."""
+        return self.conn.execute(
+            """SELECT c.seq, c.op, c.id, c.at, coalesce(c.doc, CASE WHEN c.op = 'upsert' THEN
+                   (SELECT d.doc FROM events e JOIN event_docs d ON d.pk = e.pk WHERE e.id = c.id) END)
+               FROM changes c WHERE c.seq > ? ORDER BY c.seq LIMIT ?""",
+            (since, limit),
+        ).fetchall()
+
+    def explain(self, sql: str, params: Iterable[Any]) -> list[str]:
+        return [r[3] for r in self.conn.execute("EXPLAIN QUERY PLAN " + sql, list(params))]

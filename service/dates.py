@@ -10,8 +10,8 @@ Accepted forms
 --------------
 * ``2021-07-02``, ``2021-07``, ``2021``, ``-0043-03-15`` (four-digit years,
   optionally negative; ``-0000`` is refused: year 0 is ``0000``)
-* long years ``Y170000002``, ``Y-170000002`` (more than four digits; at most
-  999,999,999 either way)
+* long years ``Y170000002``, ``Y-170000002`` (more than four significant digits,
+  no leading zero; at most 16 digits either way: see ``MAX_YEAR``)
 * seasons ``2021-21`` .. ``2021-24`` (northern meteorological seasons: spring =
   March-May, summer = June-August, autumn = September-November, winter =
   December of the year written through the end of February of the next year)
@@ -24,8 +24,12 @@ Accepted forms
 * qualifiers ``?`` (uncertain) ``~`` (approximate) ``%`` (both), one, at the end
   of a date (each side of an interval separately); not on date-times.
 
+Digits are the ASCII 0-9 only (never other Unicode digits).
+
 Qualifiers never move bounds.  An interval is reversed (an error) when its end
-side *starts* before its start side does (date-times compare by their day).
+side *starts* before its start side does; two date-times on the same day compare
+by their time (both zoned: in UTC; both naive: as written; a naive and a zoned
+one cannot be ordered and are accepted).
 
 Negative unspecified-digit forms never contain year 0: ``-000X`` is years -9..-1,
 ``-00XX`` -99..-1, ``-0XXX`` -999..-1; year 0 belongs to ``000X`` / ``00XX`` /
@@ -60,7 +64,12 @@ class EDTFError(ValueError):
 OPEN_START = -(1 << 62)
 OPEN_END = 1 << 62
 
-MAX_YEAR = 999_999_999
+# Years are stored as day numbers in SQLite's 64-bit integers, between the open-end
+# sentinels OPEN_START/OPEN_END (+-2**62 days, about +-1.26e16 years). Y years of up to 16
+# digits (day numbers within +-3.66e18) stay inside them with room for query arithmetic
+# (a window's start less the longest bounded span); a 17th digit could reach a sentinel.
+MAX_YEAR = 9_999_999_999_999_999
+_MAX_YEAR_CHARS = len(str(MAX_YEAR))
 
 MONTHS = (
     "",
@@ -233,15 +242,18 @@ def _winter_text(y: int, ad: bool) -> str:
 # One date
 # --------------------------------------------------------------------------
 
+# EDTF digits are 0-9 only: re.ASCII keeps \d from matching other Unicode digits
+# (Arabic-Indic, Devanagari, full-width ...), which int() would then happily read.
 _DATE = re.compile(
-    r"(?:Y(-?\d{5,})"  # 1 long year
+    r"(?:Y(-?[1-9]\d{4,})"  # 1 long year: more than four significant digits
     r"|(-?\d{4})"  # 2 year
     r"(?:-(\d\d|XX)"  # 3 month / season
     r"(?:-(\d\d|XX)"  # 4 day
-    r"(?:T(\d\d):(\d\d):(\d\d)(?:\.\d+)?"  # 5 6 7 time
-    r"(Z|[+-]\d\d(?::?\d\d)?)?)?)?)?"  # 8 zone
-    r"|(-?)(\d{3}X|\d{2}XX|\dXXX))"  # 9 10 unspecified year
-    r"([?~%])?\Z"  # 11 qualifier
+    r"(?:T(\d\d):(\d\d):(\d\d)(\.\d+)?"  # 5 6 7 time, 8 fraction
+    r"(Z|[+-]\d\d(?::?\d\d)?)?)?)?)?"  # 9 zone
+    r"|(-?)(\d{3}X|\d{2}XX|\dXXX))"  # 10 11 unspecified year
+    r"([?~%])?\Z",  # 12 qualifier
+    re.ASCII,
 )
 
 
@@ -275,7 +287,7 @@ class _Side:
                 return f"Winter {_winter_text(self.y, ad)}"
             return f"{SEASONS[self.m]} {_year_text(self.y, ad)}"
         if kind == "datetime":
-            hh, mi, ss, utc = self.extra
+            hh, mi, ss, utc, _ = self.extra
             t = f"{hh:02d}:{mi:02d}" + (f":{ss:02d}" if ss else "")
             return f"{self.d} {MONTHS[self.m]} {_year_text(self.y, ad)}, {t}" + (" UTC" if utc else "")
         # decade / century / millennium: self.extra = (negative, t)
@@ -308,7 +320,7 @@ def _side(text: str) -> _Side:
     mt = _DATE.match(text)
     if mt is None:
         raise EDTFError(_diagnose(text))
-    ly, ys, ms, ds, hh, mi, ss, tz, uneg, uy, q = mt.groups()
+    ly, ys, ms, ds, hh, mi, ss, frac, tz, uneg, uy, q = mt.groups()
 
     if ys is not None:
         y = int(ys)
@@ -359,7 +371,7 @@ def _side(text: str) -> _Side:
         if h > 23 or mn > 59 or s > 60:
             raise EDTFError(f"{text}: {hh}:{mi}:{ss} is not a time of day")
         if tz is None:
-            return _Side(day, day, "day", None, "datetime", y, m, d, (h, mn, s, False))
+            return _Side(day, day, "day", None, "datetime", y, m, d, (h, mn, s, False, frac))
         if tz != "Z":
             oh = int(tz[1:3])
             om = int(tz[-2:]) if len(tz) > 3 else 0
@@ -372,12 +384,14 @@ def _side(text: str) -> _Side:
             if shift:
                 day += shift
                 y, m, d = civil(day)
-        return _Side(day, day, "day", None, "datetime", y, m, d, (h, mn, s, True))
+        return _Side(day, day, "day", None, "datetime", y, m, d, (h, mn, s, True, frac))
 
     if ly is not None:
-        digits = ly.lstrip("-")
-        if len(digits.lstrip("0")) > 9 or int(digits) > MAX_YEAR:
-            raise EDTFError(f"{text}: years beyond \u00b1{MAX_YEAR:,} are not supported")
+        if len(ly) > _MAX_YEAR_CHARS + (ly[0] == "-"):
+            raise EDTFError(
+                f"{text}: years beyond \u00b1{MAX_YEAR:,} are not supported "
+                "(their day numbers would not fit the service's 64-bit date keys)"
+            )
         y = int(ly)
         return _Side(day_number(y, 1, 1), day_number(y, 12, 31), "year", q, "year", y)
 
@@ -414,6 +428,8 @@ def _diagnose(text: str) -> str:
         return "'..' (open) is only allowed as one end of an interval"
     if any(c.isspace() for c in text):
         return f"{text!r}: whitespace is not allowed inside a date"
+    if any(c.isdigit() and not c.isascii() for c in text):
+        return f"{text!r}: EDTF digits are the ASCII digits 0-9 only"
     if re.fullmatch(r".*[?~%]{2,}", text):
         return f"{text}: use one qualifier: ? uncertain, ~ approximate, % both"
     for rx, why in _LEVEL2_HINTS:
@@ -434,6 +450,11 @@ def _diagnose(text: str) -> str:
         )
     if re.fullmatch(r"Y-?\d{1,4}[?~%]?", text):
         return f"{text}: Y years need more than four digits (write 2021, not Y2021)"
+    if re.fullmatch(r"Y-?0\d*[?~%]?", text):
+        return (
+            f"{text}: Y years need more than four significant digits, "
+            "without leading zeros (a shorter year is written 0001 or -0043, not Y00001)"
+        )
     if re.fullmatch(r"Y-?\d+-.*", text):
         return f"{text}: Y years take no month or day"
     if re.fullmatch(r"[+-]?\d{5,}([-T].*)?[?~%]?", text):
@@ -489,6 +510,21 @@ def _head(s: _Side) -> str:
     if s.kind == "month":
         return MONTHS[s.m]
     return SEASONS[s.m]
+
+
+def _time_before(b: _Side, a: _Side) -> bool:
+    """Whether date-time ``b`` is earlier than date-time ``a`` on the same day.
+
+    Both must be zoned (compared in UTC) or both naive (compared as written); a naive and
+    a zoned time cannot be ordered, and a date without a time covers its whole day."""
+    if a.kind != "datetime" or b.kind != "datetime" or a.extra[3] != b.extra[3]:
+        return False
+    ta, tb = a.extra, b.extra
+    if tb[:3] != ta[:3]:
+        return tb[:3] < ta[:3]
+    fa, fb = (ta[4] or ".")[1:], (tb[4] or ".")[1:]
+    n = max(len(fa), len(fb))
+    return fb.ljust(n, "0") < fa.ljust(n, "0")
 
 
 def _interval_label(a: _Side, b: _Side) -> str:
@@ -568,7 +604,7 @@ def _parse(text: str) -> ParsedDate:
     if b is None:
         label = "from " + a.label() if right == ".." else a.label() + " \u2013 ?"
         return _make(text, a.first, OPEN_END, a.precision, approx, uncertain, label)
-    if b.first < a.first:
+    if b.first <= a.first and (b.first < a.first or _time_before(b, a)):
         raise EDTFError(f"{text}: interval end is before its start ({right} begins before {left})")
     return _make(text, a.first, b.last, a.precision, approx, uncertain, _interval_label(a, b))
 

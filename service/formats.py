@@ -390,8 +390,12 @@ def geojson_stream(events: Iterable[Any]) -> Iterator[bytes]:
 PRODID = "-//timeline-service//timeline events//EN"
 
 
-def _ics_bounds(ev: Event) -> tuple[_dt.date, _dt.date] | None:
-    """(DTSTART, exclusive DTEND) or None when a calendar cannot hold the event."""
+def _ics_bounds(ev: Event) -> tuple[_dt.date, _dt.date | _dt.timedelta] | None:
+    """(DTSTART, exclusive DTEND) or None when a calendar cannot hold the event.
+
+    An event ending on 31 December 9999 has no DTEND a calendar can write (10000-01-01):
+    its second value is then its length, a ``timedelta`` for ``DURATION`` (RFC 5545
+    3.8.2.5: an all-day event may give DTSTART and DURATION instead of DTEND)."""
     try:
         s, e = _ymd(ev.get("start")), _ymd(ev.get("end"))
     except ValueError:
@@ -400,10 +404,11 @@ def _ics_bounds(ev: Event) -> tuple[_dt.date, _dt.date] | None:
         return None
     if not (1 <= s[0] <= 9999 and 1 <= e[0] <= 9999):
         return None
+    start = _dt.date(*s)
+    if e == (9999, 12, 31):
+        return start, _dt.date.max - start + _dt.timedelta(days=1)
     ny, nm, nd = _next_day(*e)
-    if ny > 9999:  # DTEND 10000-01-01 cannot be written
-        return None
-    return _dt.date(*s), _dt.date(ny, nm, nd)
+    return start, _dt.date(ny, nm, nd)
 
 
 def _parse_rfc3339(v: Any) -> _dt.datetime | None:
@@ -453,10 +458,10 @@ def ics(events: Iterable[Any], *, name: str) -> bytes:
     Calendar: ``PRODID``, ``VERSION:2.0``, ``CALSCALE:GREGORIAN``,
     ``X-WR-CALNAME`` = ``name``, and ``X-TIMELINE-OMITTED`` = the number of events
     left out.  One VEVENT per event whose ``start`` and ``end`` are both known and
-    in years 1..9999 (and whose exclusive end, the day after ``end``, is too):
-    ``UID`` ``<id>@timeline`` (stable), ``DTSTART;VALUE=DATE`` = start,
-    ``DTEND;VALUE=DATE`` = the day after end (exclusive, so a month covers the
-    whole month), ``DTSTAMP`` = ``updated_at`` (else ``created_at``, else now),
+    in years 1..9999: ``UID`` ``<id>@timeline`` (stable), ``DTSTART;VALUE=DATE`` =
+    start, ``DTEND;VALUE=DATE`` = the day after end (exclusive, so a month covers the
+    whole month; for an event ending on 31 December 9999, whose exclusive end would be
+    in year 10000, ``DURATION:P<n>D`` = its length in days instead), ``DTSTAMP`` = ``updated_at`` (else ``created_at``, else now),
     ``SUMMARY`` = title, ``DESCRIPTION`` = display date, precision (and
     approximate/uncertain), summary, and each source (title, publisher,
     published, URL, quote), ``URL`` = the first source URL, ``CATEGORIES`` = tags,
@@ -487,7 +492,7 @@ def ics(events: Iterable[Any], *, name: str) -> bytes:
             stamp = now
         ve.add("dtstamp", stamp)
         ve.add("dtstart", bounds[0])
-        ve.add("dtend", bounds[1])
+        ve.add("duration" if isinstance(bounds[1], _dt.timedelta) else "dtend", bounds[1])
         ve.add("summary", ev.get("title") or "")
         ve.add("description", _ics_description(ev))
         urls = [s["url"] for s in ev.get("sources") or [] if s.get("url")]

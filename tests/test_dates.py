@@ -7,7 +7,9 @@ import datetime as dt
 
 import pytest
 
+from service import store
 from service.dates import (
+    MAX_YEAR,
     OPEN_END,
     OPEN_START,
     EDTFError,
@@ -76,6 +78,26 @@ FORMS = [
     ("Y170000002", "+170000002-01-01", "+170000002-12-31", "year", False, False, "170000002"),
     ("Y-170000002", "-170000002-01-01", "-170000002-12-31", "year", False, False, "170000003 BC"),
     ("Y12021", "+12021-01-01", "+12021-12-31", "year", False, False, "12021"),
+    # level 1 sets no limit on Y years; day numbers hold up to 16 digits (see MAX_YEAR)
+    ("Y17000000002", "+17000000002-01-01", "+17000000002-12-31", "year", False, False, "17000000002"),
+    (
+        "Y-9999999999999999",
+        "-9999999999999999-01-01",
+        "-9999999999999999-12-31",
+        "year",
+        False,
+        False,
+        "10000000000000000 BC",
+    ),
+    (
+        "Y9999999999999999~",
+        "+9999999999999999-01-01",
+        "+9999999999999999-12-31",
+        "year",
+        True,
+        False,
+        "c. 9999999999999999",
+    ),
     ("Y12021?", "+12021-01-01", "+12021-12-31", "year", False, True, "12021?"),
     ("2021-21", "2021-03-01", "2021-05-31", "month", False, False, "Spring 2021"),
     ("2021-22", "2021-06-01", "2021-08-31", "month", False, False, "Summer 2021"),
@@ -273,8 +295,24 @@ REJECTED = [
     ("1950S2", "level 2"),
     ("2021-25", "month 25 is not 1-12 or a season 21-24"),
     ("2021-21-05", "season"),
-    ("Y1000000000", "999,999,999"),
-    ("Y-1000000000", "999,999,999"),
+    ("Y10000000000000000", "beyond \u00b19,999,999,999,999,999"),
+    ("Y-10000000000000000", "64-bit date keys"),
+    # EDTF reserves Y for years of more than four digits; leading zeros do not make one
+    ("Y00001", "more than four significant digits"),
+    ("Y-09999", "more than four significant digits"),
+    ("Y012021", "without leading zeros"),
+    # EDTF digits are 0-9 only: not full-width, Arabic-Indic or Devanagari digits
+    ("\uff12\uff10\uff12\uff11", "ASCII digits 0-9 only"),
+    ("\u0662\u0660\u0662\u0661-\u0660\u0667-\u0660\u0662", "ASCII digits 0-9 only"),
+    ("\u0967\u096f\u096e\u096b", "ASCII digits 0-9 only"),
+    ("2021-0\u0667", "ASCII digits 0-9 only"),
+    ("2021-07-05T0\u0663:00:00Z", "ASCII digits 0-9 only"),
+    ("Y1\u0662021", "ASCII digits 0-9 only"),
+    # a date-time interval reversed within one day
+    ("2021-07-05T10:00:00Z/2021-07-05T09:00:00Z", "interval end is before its start"),
+    ("2021-07-05T10:00:00/2021-07-05T09:59:59", "interval end is before its start"),
+    ("2021-07-05T10:00:00+02:00/2021-07-05T07:59:00Z", "interval end is before its start"),
+    ("2021-07-05T10:00:00.5Z/2021-07-05T10:00:00.25Z", "interval end is before its start"),
     ("Y2021", "more than four digits"),
     ("Y12021-05", "no month or day"),
     ("12021", "written with Y"),
@@ -318,8 +356,13 @@ def test_non_strings_are_rejected(value):
 
 
 def test_open_sentinels_sort_outside_every_real_day():
-    far = [day_number(-999_999_999, 1, 1), day_number(999_999_999, 12, 31)]
+    far = [parse(f"Y-{MAX_YEAR}").start_day, parse(f"Y{MAX_YEAR}").end_day]
     assert OPEN_START < min(far) and OPEN_END > max(far)
+    # with room for a query window's start less the longest bounded span (ten millennia),
+    # and inside SQLite's 64-bit integers
+    assert OPEN_START < min(far) - 2 * day_number(10000, 1, 1) and max(far) + 2 * 3652500 < OPEN_END
+    assert -(1 << 63) < OPEN_START and OPEN_END < (1 << 63) - 1
+    assert OPEN_START == store.OPEN_START and OPEN_END == store.OPEN_END
     assert parse("../2021").start_day == OPEN_START
     assert parse("2021/..").end_day == OPEN_END
     assert parse("/2021").start_day == OPEN_START
@@ -328,6 +371,8 @@ def test_open_sentinels_sort_outside_every_real_day():
 
 def test_day_numbers_order_bce_ce_and_far_future():
     texts = [
+        f"Y-{MAX_YEAR}",
+        "Y-17000000002",
         "Y-170000002",
         "-0100",
         "-0043",
@@ -342,6 +387,8 @@ def test_day_numbers_order_bce_ce_and_far_future():
         "9999",
         "Y12000",
         "Y170000002",
+        "Y17000000002",
+        f"Y{MAX_YEAR}",
     ]
     starts = [parse(t).start_day for t in texts]
     assert starts == sorted(starts)
@@ -384,7 +431,9 @@ def test_civil_inverts_day_number_across_bce_and_leap_years():
     assert end - start + 1 == 1603 * 365 + leaps
 
 
-@pytest.mark.parametrize("year", [-999_999_999, -170000002, -10001, 10000, 12021, 170000002, 999_999_999])
+@pytest.mark.parametrize(
+    "year", [-MAX_YEAR, -999_999_999, -170000002, -10001, 10000, 12021, 170000002, 999_999_999, MAX_YEAR]
+)
 def test_day_numbers_work_for_huge_years(year):
     for m, d in [(1, 1), (2, 28), (12, 31)]:
         assert civil(day_number(year, m, d)) == (year, m, d)
@@ -579,3 +628,92 @@ def test_bounds_agree_with_the_edtf_package(text):
     p = parse(text)
     assert civil(p.start_day) == (lo.tm_year, lo.tm_mon, lo.tm_mday)
     assert civil(p.end_day) == (hi.tm_year, hi.tm_mon, hi.tm_mday)
+
+
+# --- edge cases where another EDTF implementation disagreed (issue 16) -----------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\uff12\uff10\uff12\uff11",  # full-width
+        "\u0662\u0660\u0662\u0661-\u0660\u0667-\u0660\u0662",  # Arabic-Indic
+        "\u0967\u096f\u096e\u096b",  # Devanagari
+        "\U0001d7d0\U0001d7ce\U0001d7d0\U0001d7cf",  # mathematical bold digits
+        "2021-07-0\u0665",
+        "19\u0669X",  # a decade with an Arabic-Indic nine
+    ],
+)
+def test_only_ascii_digits_are_edtf_digits(text):
+    with pytest.raises(EDTFError):
+        parse(text)
+    with pytest.raises(EDTFError):
+        parse_point(text)
+    with pytest.raises(EDTFError):
+        parse(f"{text}/2022")
+
+
+def test_y_years_need_more_than_four_significant_digits():
+    for text in ["Y00001", "Y-09999", "Y09999", "Y00000", "Y-00000", "Y0000012021"]:
+        with pytest.raises(EDTFError, match="significant digits"):
+            parse(text)
+    assert parse("Y10000").start == "+10000-01-01"
+    assert parse("Y-10000").start == "-10000-01-01"
+
+
+def test_y_years_up_to_sixteen_digits_round_trip_through_day_numbers():
+    for year in (10**10 + 2, -(10**12) - 7, MAX_YEAR, -MAX_YEAR):
+        p = parse(f"Y{year}")
+        assert civil(p.start_day) == (year, 1, 1) and civil(p.end_day) == (year, 12, 31)
+        assert bucket("year", p.start_day)[0] == f"Y{year}"
+    assert parse(f"Y-{MAX_YEAR}/Y{MAX_YEAR}").end_day - parse(f"Y-{MAX_YEAR}").start_day > 0
+    with pytest.raises(EDTFError, match="not supported"):
+        parse(f"Y{MAX_YEAR + 1}")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2021-07-05T09:00:00Z/2021-07-05T10:00:00Z",
+        "2021-07-05T10:00:00Z/2021-07-05T10:00:00Z",
+        "2021-07-05T10:00:00.25Z/2021-07-05T10:00:00.5Z",
+        "2021-07-05T10:00:00+02:00/2021-07-05T08:30:00Z",  # 08:00 UTC to 08:30 UTC
+        "2021-07-05T10:00:00/2021-07-05T09:00:00Z",  # naive and zoned: no order known
+        "2021-07-05/2021-07-05T09:00:00Z",  # a day without a time covers the whole day
+        "2021-07-05T09:00:00Z/2021-07-05",
+    ],
+)
+def test_same_day_date_time_intervals_in_order_are_accepted(text):
+    p = parse(text)
+    assert p.start == p.end == "2021-07-05"
+
+
+def test_sixteen_digit_years_keep_their_order_through_the_store(app, client):
+    """Stored as day numbers, the largest Y years still sort inside the open ends, in
+    every read path (pages, filters, histogram, formats), and a 17-digit year is a 422."""
+    from service import auth
+
+    token = auth.new_token()
+    store.connect(app.config["DATABASE"]).add_token("w", "write", auth.hash_token(token))
+    dates = ["../2021", f"Y-{MAX_YEAR}", "Y-17000000002", "2021-07-05", f"Y{MAX_YEAR}", f"Y{MAX_YEAR}/.."]
+    body = [{"id": f"e{i}", "date": d, "title": d} for i, d in enumerate(dates)]
+    headers = {"Authorization": f"Bearer {token}"}
+    r = client.post("/api/v1/events/import", json=body, headers=headers)
+    assert r.status_code == 200, r.get_json()
+    items = client.get("/api/v1/events?limit=2").get_json()
+    page = items["items"]
+    while items["next"]:
+        items = client.get(f"/api/v1/events?limit=2&cursor={items['next']}").get_json()
+        page += items["items"]
+    assert [e["date"] for e in page] == dates
+    assert page[-2]["end"] == f"+{MAX_YEAR}-12-31" and page[-1]["end"] is None
+    far = client.get(f"/api/v1/events?from=Y{MAX_YEAR}&to=Y{MAX_YEAR}").get_json()["items"]
+    assert [e["id"] for e in far] == ["e4", "e5"]
+    for interval in ("year", "decade", "century", "month", "day"):
+        r = client.get(f"/api/v1/events/histogram?interval={interval}")
+        assert r.status_code == 200, (interval, r.get_json())
+        assert sum(b["count"] for b in r.get_json()["buckets"]) == 5
+    for fmt in ("csv", "ndjson", "ics", "timelinejs", "vis", "geojson"):
+        assert client.get(f"/api/v1/events?format={fmt}").status_code == 200, fmt
+    r = client.post("/api/v1/events", json={"date": f"Y{MAX_YEAR + 1}", "title": "x"}, headers=headers)
+    assert r.status_code == 422 and "date" in r.get_json()["errors"]

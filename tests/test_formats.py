@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as _dt
 import io
 import json
 
@@ -359,7 +360,9 @@ def test_ics_omits_what_a_calendar_cannot_hold():
         ("2021-07/..", 1),
         ("../2021", 1),
         ("0000", 1),
-        ("9999", 1),  # its exclusive DTEND would be 10000-01-01
+        ("9999", 0),  # ends 9999-12-31: DURATION, as its exclusive DTEND would be in 10000
+        ("9999-12-31", 0),
+        ("Y10000", 1),
         ("0001-01-01", 0),
         ("9999-12-30", 0),
     ],
@@ -395,6 +398,33 @@ def test_ics_all_day_exclusive_dtend(date, dtstart, dtend):
     ev = _cal([make("x", date)]).walk("VEVENT")[0]
     assert ev["DTSTART"].dt.strftime("%Y%m%d") == dtstart
     assert ev["DTEND"].dt.strftime("%Y%m%d") == dtend
+
+
+@pytest.mark.parametrize(
+    "date,dtstart,days",
+    [
+        ("9999-12-31", "99991231", 1),
+        ("9999-12", "99991201", 31),
+        ("9999", "99990101", 365),
+        ("9999-24", "99991201", None),  # winter 9999 ends in year 10000: left out
+        ("2021-07-02/9999-12-31", "20210702", 2914087),
+        ("0001-01-01/9999-12-31", "00010101", 3652059),
+    ],
+)
+def test_ics_events_ending_31_december_9999_use_duration(date, dtstart, days):
+    """Every event within years 1-9999 is in the calendar (API.md section 8): one that ends
+    on 31 December 9999 cannot have its exclusive DTEND (in year 10000), so it says DURATION."""
+    cal = _cal([make("x", date)])
+    if days is None:
+        assert cal.walk("VEVENT") == [] and str(cal["X-TIMELINE-OMITTED"]) == "1"
+        return
+    assert str(cal["X-TIMELINE-OMITTED"]) == "0"
+    (ev,) = cal.walk("VEVENT")
+    raw = formats.ics([make("x", date)], name="t").decode()
+    assert f"DTSTART;VALUE=DATE:{dtstart}\r\n" in raw and f"DURATION:P{days}D\r\n" in raw
+    assert "DTEND" not in raw
+    last = ev["DTSTART"].dt + (ev["DURATION"].dt - _dt.timedelta(days=1))
+    assert last == _dt.date(9999, 12, 31)
 
 
 def test_ics_event_fields():

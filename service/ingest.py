@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import multiprocessing
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -94,9 +93,6 @@ def _derived(event: dict[str, Any]) -> tuple:
     location, content hash, terms and full-text columns (FTS_COLUMNS order)."""
     parsed = dates.parse(event["date"])
     location = event["location"] or {}
-    content_hash = hashlib.blake2b(
-        orjson.dumps(event, option=orjson.OPT_SORT_KEYS), digest_size=16
-    ).hexdigest()
     terms = [("tag", t) for t in event["tags"]]
     terms += [("actor", a) for a in event["actors"]]
     terms += [("timeline", t) for t in event["timelines"]]
@@ -107,7 +103,34 @@ def _derived(event: dict[str, Any]) -> tuple:
         location.get("name") or "",
         " ".join(s.get("quote") or "" for s in event["sources"]),
     )
-    return parsed, location, content_hash, terms, fts
+    return parsed, location, content_hash(event), terms, fts
+
+
+def content_hash(event: dict[str, Any]) -> str:
+    """The hash of an event built by :func:`build_event`: equal hashes, equal content."""
+    return hashlib.blake2b(orjson.dumps(event, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+
+
+def derive_id(
+    store: Store, loaded: dict[str, Any], taken: Container[str] = (), *, reuse_identical: bool = True
+) -> str:
+    """The id of an event given without one, from its date and title (slugs.derive_id).
+
+    A candidate is taken when ``taken`` (ids of the same batch) holds it, or the store holds
+    it with other content. With ``reuse_identical`` (imports and seeds) a candidate the store
+    holds with this very content is the event's id, so importing the same file twice leaves
+    it ``unchanged`` instead of adding a copy; without (a create), any stored id is taken.
+    """
+
+    def is_taken(candidate: str) -> bool:
+        if candidate in taken:
+            return True
+        stored = store.content_hash(candidate)
+        if stored is None:
+            return False
+        return not reuse_identical or stored != content_hash(build_event({**loaded, "id": candidate}))
+
+    return slugs.derive_id(loaded["date"], loaded["title"], is_taken)
 
 
 def to_row(event: dict[str, Any]) -> dict[str, Any]:
@@ -134,46 +157,20 @@ def to_row(event: dict[str, Any]) -> dict[str, Any]:
 def prepare_batch(
     items: Iterable[Any], store: Store, extra_timelines: Iterable[str] = ()
 ) -> list[dict[str, Any]]:
-    """Validate every item (all of them, collecting every error), then return store rows.
+    """Validate every item (all of them, collecting every error), then return store rows
+    (for :func:`write_rows`, in the caller's transaction).
 
-    Raises BatchInvalid naming each bad item's index and field errors; a repeated id in one
-    batch fails the later item on ``id``; ``timelines`` must name existing timelines (or
-    ones in ``extra_timelines``, for a seed that defines them alongside).
+    The same checks as an import (:class:`Batch`): BatchInvalid names each bad item's
+    index and field errors; a repeated id fails the later item on ``id``; ``timelines``
+    must name existing timelines (or ones in ``extra_timelines``).
     """
-    known = store.timeline_slugs() | set(extra_timelines)
-    errors: dict[str, Any] = {}
-    loaded_items: list[tuple[int, dict[str, Any]]] = []
-    seen: dict[str, int] = {}
+    rows: list[dict[str, Any]] = []
+    now = utc_now()
+    batch = Batch(store, now, _Collector(rows), Counts(), extra_timelines=extra_timelines)
     for index, item in enumerate(items):
-        try:
-            loaded = validate_event(item)
-        except ValidationError as exc:
-            errors[str(index)] = exc.messages
-            continue
-        item_errors = {}
-        missing = [t for t in loaded.get("timelines") or [] if t not in known]
-        if missing:
-            item_errors["timelines"] = [f"No timeline named {', '.join(repr(m) for m in missing)}."]
-        event_id = loaded.get("id")
-        if event_id is not None:
-            if event_id in seen:
-                item_errors["id"] = [f"Repeats the id of item {seen[event_id]} in this batch."]
-            else:
-                seen[event_id] = index
-        if item_errors:
-            errors[str(index)] = item_errors
-            continue
-        loaded_items.append((index, loaded))
-    if errors:
-        raise BatchInvalid(errors)
-    rows = []
-    for _index, loaded in loaded_items:
-        if loaded.get("id") is None:
-            loaded["id"] = slugs.derive_id(
-                loaded["date"], loaded["title"], lambda c: c in seen or store.event_exists(c)
-            )
-            seen[loaded["id"]] = _index
-        rows.append(to_row(build_event(loaded)))
+        batch.add(index, *check_item(item, now))
+    if batch.errors:
+        raise BatchInvalid(batch.errors)
     return rows
 
 
@@ -208,15 +205,14 @@ class SeedError(Exception):
 
 
 def _read_json_array(path: Path) -> list[Any]:
+    """The items of a seed file, read by the strict JSON reader (as every import is)."""
     try:
-        if path.suffix == ".ndjson":
-            return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        with path.open("rb") as fh:
+            if path.suffix == ".ndjson":
+                return list(jsonio.iter_ndjson(fh))
+            return list(jsonio.iter_array(fh))
+    except (OSError, jsonio.JSONError) as exc:
         raise SeedError(f"{path}: cannot read JSON: {exc}") from None
-    if not isinstance(data, list):
-        raise SeedError(f"{path}: must hold a JSON array")
-    return data
 
 
 def _describe(errors: dict[str, Any], path: Path, what: str) -> str:
@@ -264,30 +260,25 @@ def load_seed(store: Store, seed_dir: Path | str | None = None) -> tuple[Counts,
     )
     if not event_files:
         raise SeedError(f"{seed_dir}: no event files (*.json, *.ndjson)")
-    batches = []
-    seen_ids: dict[str, Path] = {}
-    for path in event_files:
-        items = _read_json_array(path)
-        try:
-            rows = prepare_batch(items, store, extra_timelines=[t["slug"] for t in timelines])
-        except BatchInvalid as exc:
-            problems.append(_describe(exc.errors, path, "item"))
-            continue
-        for index, row in enumerate(rows):
-            if row["id"] in seen_ids:
-                problems.append(f"{path}: item {index}: field 'id': also in {seen_ids[row['id']]}")
-            seen_ids[row["id"]] = path
-        batches.append(rows)
-    if problems:
-        raise SeedError("\n".join(problems))
+    files = [(path, _read_json_array(path)) for path in event_files]
     counts = Counts()
-    with store.write():
-        now = utc_now()
-        for tl in timelines:
-            outcome = store.upsert_timeline(tl, now=now)
-            counts.timelines[outcome] += 1
-        for rows in batches:
-            write_rows(store, rows, counts)
+    try:
+        with store.write():
+            now = utc_now()
+            for tl in timelines:
+                outcome = store.upsert_timeline(tl, now=now)
+                counts.timelines[outcome] += 1
+            batch = Batch(store, now, _RowWriter(store, now, counts), counts)
+            for path, items in files:
+                batch.source, batch.errors = str(path), {}
+                for index, item in enumerate(items):
+                    batch.add(index, *check_item(item, now))
+                if batch.errors:
+                    problems.append(_describe(batch.errors, path, "item"))
+            if problems:
+                raise _Discard
+    except _Discard:
+        raise SeedError("\n".join(problems)) from None
     return counts, seed_dir
 
 
@@ -355,7 +346,7 @@ def prepare_one(store: Store, data: Any, event_id: str | None = None) -> dict[st
     loaded = validate_event(data)
     check_timelines(loaded, store.timeline_slugs())
     if loaded.get("id") is None:
-        loaded["id"] = slugs.derive_id(loaded["date"], loaded["title"], store.event_exists)
+        loaded["id"] = derive_id(store, loaded, reuse_identical=False)
     return to_row(build_event(loaded))
 
 
@@ -466,11 +457,11 @@ def _check_in_workers(
 
 
 class _Discard(Exception):
-    """Raised inside an import's transaction to roll it back (a dry run, invalid items)."""
+    """Raised inside a batch's transaction to roll it back (a dry run, invalid items)."""
 
 
 class _RowWriter:
-    """Writes each row through ``Store.upsert_event`` as it comes (the HTTP import)."""
+    """Writes each row through ``Store.upsert_event`` as it comes (the HTTP import, seeds)."""
 
     def __init__(self, store: Store, now: str, counts: Counts):
         self.store, self.now, self.counts = store, now, counts
@@ -484,6 +475,91 @@ class _RowWriter:
 
     def finish(self) -> None:
         pass
+
+
+class _Collector(_RowWriter):
+    """Keeps each row (as ``Store.upsert_event`` takes it) instead of writing it."""
+
+    def __init__(self, rows: list[dict[str, Any]]):
+        self.rows = rows
+
+    def add(self, packed: tuple) -> None:
+        self.rows.append(unpack(packed))
+
+
+class Batch:
+    """What every path that writes events does with each checked item, in input order and
+    inside the caller's transaction (imports, seeds, :func:`prepare_batch`): the timelines
+    it names must exist (or, with ``create_timelines``, are created), an id may not repeat
+    an earlier item's, an id left out is derived (:func:`derive_id`), and the row goes to
+    ``writer`` (``add``/``flush``/``finish``). ``errors`` maps each bad item's index (as a
+    string) to its field errors; after the first, nothing more is written but every item is
+    still checked. ``source`` names where the items come from, for a repeated id's message.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        now: str,
+        writer: Any,
+        counts: Counts,
+        *,
+        create_timelines: bool = False,
+        extra_timelines: Iterable[str] = (),
+    ):
+        self.store, self.now, self.writer, self.counts = store, now, writer, counts
+        self.create_timelines = create_timelines
+        self.known = store.timeline_slugs() | set(extra_timelines)  # in the transaction: none vanishes
+        self.errors: dict[str, Any] = {}
+        self.seen: dict[str, str] = {}  # id -> the source of the item that has it
+        self.source = ""
+
+    def add(self, index: int, kind: int, payload: Any) -> None:
+        """Take one item's :func:`check_item` result."""
+        if kind == ROW:
+            event_id, timelines = payload[P_ID], payload[P_TIMELINES]
+        elif kind == NO_ID:
+            event_id, timelines = None, payload.get("timelines") or []
+        elif kind == INVALID:
+            self.errors[str(index)] = payload
+            return
+        else:
+            raise Unreadable(index, payload)
+        try:
+            if timelines:
+                self._check_timelines(timelines)
+            if event_id is not None:
+                self._claim(event_id)
+        except ValidationError as exc:
+            self.errors[str(index)] = exc.messages
+            return
+        if self.errors:
+            return  # nothing more will be written; keep checking to report every error
+        if kind == NO_ID:
+            payload["id"] = derive_id(self.store, payload, self.seen)
+            self.seen[payload["id"]] = self.source
+            payload = pack(build_event(payload), self.now)
+        self.writer.add(payload)
+
+    def _check_timelines(self, timelines: list[str]) -> None:
+        if self.create_timelines and not self.errors:
+            for slug in timelines:
+                if slug not in self.known:
+                    self.store.upsert_timeline({"slug": slug, "title": slug}, now=self.now)
+                    self.known.add(slug)
+                    self.counts.timelines_created.append(slug)
+        check_timeline_slugs(timelines, self.known)
+
+    def _claim(self, event_id: str) -> None:
+        if event_id in self.seen:
+            where = self.seen[event_id]
+            message = (
+                "Repeats the id of an earlier item in this batch."
+                if where == self.source
+                else f"Repeats the id of an item in {where}."
+            )
+            raise ValidationError({"id": [message]})
+        self.seen[event_id] = self.source
 
 
 def import_items(
@@ -543,8 +619,6 @@ def write_checked(
     that needs the database (timelines, repeated ids, derived ids, the writes, the one
     transaction) happens here; ``bench/import_cost.py`` times it alone."""
     counts = Counts()
-    errors: dict[str, Any] = {}
-    seen: set[str] = set()
     collecting = gc.isenabled()
     if bulk:
         gc.disable()  # millions of short-lived tuples, none cyclic: the collector only costs time
@@ -557,53 +631,18 @@ def write_checked(
                 if bulk
                 else _RowWriter(store, now, counts)
             )
-            known = store.timeline_slugs()  # inside the transaction: no timeline vanishes meanwhile
+            batch = Batch(store, now, writer, counts, create_timelines=create_timelines)
             for index, (kind, payload) in enumerate(checked):
                 if progress is not None:
                     progress(1)
-                if kind == ROW:
-                    event_id, timelines = payload[P_ID], payload[P_TIMELINES]
-                elif kind == NO_ID:
-                    event_id, timelines = None, payload.get("timelines") or []
-                elif kind == INVALID:
-                    errors[str(index)] = payload
-                    continue
-                else:
-                    raise Unreadable(index, payload)
-                try:
-                    if timelines:
-                        if create_timelines and not errors:
-                            for slug in timelines:
-                                if slug not in known:
-                                    store.upsert_timeline({"slug": slug, "title": slug}, now=now)
-                                    known.add(slug)
-                                    counts.timelines_created.append(slug)
-                        check_timeline_slugs(timelines, known)
-                    if event_id is not None:
-                        if event_id in seen:
-                            raise ValidationError(
-                                {"id": ["Repeats the id of an earlier item in this batch."]}
-                            )
-                        seen.add(event_id)
-                except ValidationError as exc:
-                    errors[str(index)] = exc.messages
-                    continue
-                if errors:
-                    continue  # nothing more will be written; keep validating to report every error
-                if kind == NO_ID:
-                    payload["id"] = slugs.derive_id(
-                        payload["date"], payload["title"], lambda c: c in seen or store.event_exists(c)
-                    )
-                    seen.add(payload["id"])
-                    payload = pack(build_event(payload), now)
-                writer.add(payload)
-            if errors or dry_run:
+                batch.add(index, kind, payload)
+            if batch.errors or dry_run:
                 writer.flush()
                 raise _Discard  # roll the transaction back
             writer.finish()
     except _Discard:
-        if errors:
-            raise BatchInvalid(errors) from None
+        if batch.errors:
+            raise BatchInvalid(batch.errors) from None
     finally:
         if collecting:
             gc.enable()

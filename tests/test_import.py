@@ -469,3 +469,71 @@ def test_parallel_validation_gives_the_same_result_and_errors(app, tmp_path):
         ingest_module.import_items(other, bad, parallel=False)
     assert parallel_error.value.errors == inline_error.value.errors
     assert set(parallel_error.value.errors) == {"1200", "1301"}
+
+
+# --------------------------------------------------------------------------- items without an id
+
+
+def _without_ids() -> list[dict]:
+    """Items without an id: two of them identical (the second gets ``-2``), one whose derived
+    id another item of different content already has."""
+    return [
+        {"date": "2021-07-02", "title": "Troops leave Bagram", "tags": ["withdrawal"]},
+        {"date": "2021-07-02", "title": "Troops leave Bagram", "tags": ["withdrawal"]},
+        {"date": "2021-07-05", "title": "Talks resume"},
+        {"date": "2021-07-06", "title": "Talks resume", "summary": "Another day, another event."},
+    ]
+
+
+def test_cli_reimport_of_items_without_ids_is_unchanged(app, tmp_path):
+    path = tmp_path / "no-ids.ndjson"
+    path.write_text("".join(json.dumps(i) + "\n" for i in _without_ids()))
+    first = app.test_cli_runner().invoke(main, ["import", str(path)])
+    assert first.exit_code == 0, first.output
+    assert "created 4, updated 0, unchanged 0" in first.stdout
+    ids = sorted(e["id"] for e in all_events(app.test_client()))
+    assert ids == [
+        "2021-07-02-troops-leave-bagram",
+        "2021-07-02-troops-leave-bagram-2",
+        "2021-07-05-talks-resume",
+        "2021-07-06-talks-resume",
+    ]
+    before = dump(app)
+    again = app.test_cli_runner().invoke(main, ["import", str(path)])
+    assert again.exit_code == 0, again.output
+    assert "created 0, updated 0, unchanged 4" in again.stdout
+    assert dump(app) == before
+
+
+def test_http_reimport_of_items_without_ids_is_unchanged(app, client, auth_headers):
+    first = post_json(client, auth_headers, _without_ids())
+    assert first.status_code == 200, first.json
+    assert first.json == {"created": 4, "updated": 0, "unchanged": 0, "dry_run": False}
+    before = dump(app)
+    for post in (post_json, post_ndjson):
+        again = post(client, auth_headers, _without_ids())
+        assert again.json == {"created": 0, "updated": 0, "unchanged": 4, "dry_run": False}
+    assert dump(app) == before
+
+
+def test_an_item_without_id_whose_derived_id_holds_other_content_is_a_new_event(app, client, auth_headers):
+    post_json(client, auth_headers, _without_ids()[:1])
+    changed = [{**_without_ids()[0], "importance": 5}]
+    r = post_json(client, auth_headers, changed)
+    assert r.json == {"created": 1, "updated": 0, "unchanged": 0, "dry_run": False}
+    assert client.get("/api/v1/events/2021-07-02-troops-leave-bagram").json.get("importance", 3) == 3
+    assert client.get("/api/v1/events/2021-07-02-troops-leave-bagram-2").json["importance"] == 5
+    # and the same again is unchanged: it finds its copy past the first candidate
+    assert post_json(client, auth_headers, changed).json["unchanged"] == 1
+
+
+def test_seed_files_are_read_by_the_strict_json_reader(app, tmp_path):
+    """A duplicate key (which a lenient reader would silently resolve) fails the seed, as it
+    fails an import."""
+    bad_dir = tmp_path / "seed"
+    shutil.copytree(SEED, bad_dir)
+    (bad_dir / "extra.json").write_text('[{"date": "2021", "title": "a", "title": "b"}]', "utf-8")
+    before = dump(app)
+    r = app.test_cli_runner().invoke(main, ["seed", str(bad_dir)])
+    assert r.exit_code != 0 and "extra.json" in r.output and "duplicate" in r.output.lower(), r.output
+    assert dump(app) == before

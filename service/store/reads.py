@@ -40,6 +40,11 @@ class Reads:
     def event_exists(self, event_id: str) -> bool:
         return self.conn.execute("SELECT 1 FROM events WHERE id = ?", (event_id,)).fetchone() is not None
 
+    def content_hash(self, event_id: str) -> str | None:
+        """The stored content hash of one event (see Writes.upsert_event), or None."""
+        row = self.conn.execute("SELECT content_hash FROM events WHERE id = ?", (event_id,)).fetchone()
+        return row[0] if row else None
+
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
         ids = list(ids)
         found: set[str] = set()

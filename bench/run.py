@@ -487,7 +487,7 @@ def import_rate(events: int, workdir: Path, log) -> dict:
 
     t = time.perf_counter()
     proc = subprocess.Popen(
-        [str(timeline), "import", str(src)],
+        [str(timeline), "import", "--create", str(src)],
         env=env,
         cwd=str(REPO),
         stdout=subprocess.DEVNULL,

@@ -49,8 +49,4 @@ def create_app(config: Mapping[str, Any] | None = None):
     from .api import docs
 
     app.register_blueprint(docs.bp)
-
-    from .cli import register as register_commands
-
-    register_commands(app)
     return app

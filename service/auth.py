@@ -39,12 +39,15 @@ def authenticate(store: Store, header: str | None) -> tuple[str, str]:
         raise ApiError(
             "unauthorized", "This request needs 'Authorization: Bearer <token>'.", headers=challenge
         )
-    scheme, _, token = header.partition(" ")
+    scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise ApiError(
             "unauthorized",
-            "Only bearer tokens are accepted.",
+            "The bearer token is empty: send 'Authorization: Bearer <token>' with a token made by "
+            "`timeline tokens create`."
+            if scheme.lower() == "bearer"
+            else "Only bearer tokens are accepted.",
             headers={"WWW-Authenticate": 'Bearer realm="timeline", error="invalid_request"'},
         )
     digest = hash_token(token)

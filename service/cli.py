@@ -1,32 +1,87 @@
-"""The ``timeline`` command line: a Flask CLI group, thin over ingest, store and formats."""
+"""The ``timeline`` command line, thin over ingest, store and formats.
+
+``timeline`` is a plain click group that makes the app itself (:func:`_app_for_command`):
+it says which database file it uses and refuses to create one by accident. The same
+commands are Flask CLI plugins too (``flask.commands`` entry points in pyproject.toml), so
+``flask --app service ...`` works as well.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import ScriptInfo, with_appcontext
 
 from . import auth, create_app, ingest
+from . import config as config_module
 from . import store as store_module
+
+# Commands that make the database file when it does not exist. Every other command needs
+# --create for that, so that one run from the wrong directory cannot quietly start an
+# empty database beside the real one.
+CREATES_DATABASE = ("serve", "seed")
+_CREATE_FLAG = "timeline.create"
 
 
 def _store() -> store_module.Store:
     return store_module.connect(current_app.config["DATABASE"])
 
 
+def _app_for_command():
+    """The app for the running command, after checking its database file exists (or may be
+    made), and saying on standard error which file it is."""
+    ctx = click.get_current_context()
+    try:
+        settings = config_module.from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    path = os.path.abspath(str(settings["DATABASE"]))
+    may_create = ctx.command.name in CREATES_DATABASE or ctx.meta.get(_CREATE_FLAG, False)
+    if not os.path.exists(path) and not may_create:
+        raise click.ClickException(
+            f"no database at {path}; run this where the service's database is, set "
+            f"TIMELINE_DATABASE, or add --create to start a new one"
+        )
+    click.echo(f"timeline: database {path}", err=True)
+    return create_app()
+
+
+def _remember_create(ctx: click.Context, _param, value: bool) -> None:
+    if value:
+        ctx.meta[_CREATE_FLAG] = True
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("timeline-service")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 @click.group(
-    cls=FlaskGroup,
-    create_app=create_app,
-    add_default_commands=False,
-    help="Timeline event service. The database is TIMELINE_DATABASE (default ./timeline.db).\n\n"
-    "Example: TIMELINE_DATABASE=/srv/timeline.db timeline serve --port 8000",
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    help="""Timeline event service: serve the API, load and export events, manage tokens.
+
+    The database is the file TIMELINE_DATABASE names (default: timeline.db in the current
+    directory); every command says on standard error which file it uses. Commands other than
+    serve and seed refuse to create a missing database file unless given --create.
+
+    Example: TIMELINE_DATABASE=/srv/timeline.db timeline serve --port 8000
+    """,
 )
-def main() -> None:
-    pass
+@click.version_option(_version(), "--version", "-V", prog_name="timeline", message="%(prog)s %(version)s")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    if not isinstance(ctx.obj, ScriptInfo):  # a test runner or `flask` brings its own
+        ctx.obj = ScriptInfo(create_app=_app_for_command, set_debug_flag=False, load_dotenv_defaults=False)
 
 
 @main.command("seed")
@@ -63,22 +118,51 @@ def seed_command(directory: Path | None) -> None:
 )
 @with_appcontext
 def serve_command(host: str, port: int, workers: int | None) -> None:
-    """Run the service under gunicorn, seeding an empty database first.
+    """Run the service under gunicorn, creating and seeding the database if it is empty.
+
+    The port is bound first: one that is already in use is an error, before anything is
+    served. Workers and timeouts come from service/gunicorn_conf.py (TIMELINE_WORKERS,
+    TIMELINE_TIMEOUT).
 
     Example: timeline serve --host 0.0.0.0 --port 8000 --workers 4
     """
+    # Bind here, so a port in use is one clear line, then hand the listening socket to
+    # gunicorn (fd://), which serves it as if it had bound it.
+    listener = _listen(host, port)
     store = _store()
     if store.event_count() == 0:
         counts, used = ingest.load_seed(store, current_app.config.get("SEED_DIR"))
         click.echo(f"empty database: seeded {counts.created} events from {used}")
     conf = Path(__file__).with_name("gunicorn_conf.py")
-    argv = [sys.executable, "-m", "gunicorn", "-c", str(conf), "--bind", f"{host}:{port}"]
+    argv = [sys.executable, "-m", "gunicorn", "-c", str(conf), "--bind", f"fd://{listener.fileno()}"]
     if workers:
         argv += ["--workers", str(workers)]
     env = dict(os.environ, TIMELINE_DATABASE=current_app.config["DATABASE"])
-    click.echo(f"serving {current_app.config['DATABASE']} at http://{host}:{port}/")
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"serving {current_app.config['DATABASE']} at http://{shown}:{port}/")
     sys.stdout.flush()
+    sys.stderr.flush()
     os.execve(sys.executable, argv + ["service:create_app()"], env)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port that survives exec; ClickException if it cannot be."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror as exc:
+        raise click.ClickException(f"cannot listen on {host}: {exc.strerror}") from None
+    try:
+        listener = socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            why = "is already in use (is the service running already? try --port)"
+        elif exc.errno == errno.EACCES:
+            why = "needs privileges this user lacks (ports below 1024 do)"
+        else:
+            why = f"cannot be used: {exc.strerror}"
+        raise click.ClickException(f"port {port} on {host} {why}") from None
+    listener.set_inheritable(True)
+    return listener
 
 
 # --------------------------------------------------------------------------- tokens
@@ -373,9 +457,22 @@ def backup_command(path: Path, force: bool) -> None:
     )
 
 
-def register(app) -> None:
-    """Put every command on ``app.cli`` too, so `flask --app service ...` and
-    ``app.test_cli_runner()`` see the same commands as ``timeline``."""
-    for name, command in main.commands.items():
-        if name not in app.cli.commands:
-            app.cli.add_command(command, name)
+def _add_create_option(group: click.Group) -> None:
+    """--create on every command that uses the database but may not make it (see
+    CREATES_DATABASE), consumed by :func:`_app_for_command`."""
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            _add_create_option(command)
+        elif name not in CREATES_DATABASE:
+            command.params.append(
+                click.Option(
+                    ["--create"],
+                    is_flag=True,
+                    expose_value=False,
+                    callback=_remember_create,
+                    help="Create the database file if it does not exist (by default a missing file is an error).",
+                )
+            )
+
+
+_add_create_option(main)

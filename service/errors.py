@@ -25,6 +25,12 @@ KINDS: dict[str, tuple[int, str, str]] = {
         "Bad request parameter",
         "A query parameter is missing, unparsable or out of range; `errors` names it.",
     ),
+    # Before malformed-body: _BY_STATUS maps a bare 400 to the last 400 kind listed.
+    "empty-body": (
+        400,
+        "Empty request body",
+        "The request has no body, or only white space, where it needs one (an import needs a JSON array or NDJSON).",
+    ),
     "malformed-body": (400, "Malformed request body", "The body is not valid JSON (or NDJSON) in UTF-8."),
     "unauthorized": (401, "Authentication required", "No bearer token, or one the service does not know."),
     "forbidden": (

@@ -21,7 +21,6 @@ SERVICE = Path(__file__).resolve().parents[1] / "service"
 # Nothing may be added to it.
 KNOWN_CYCLE_EDGES = {
     ("service.http", "service.fastlane"),  # http <-> fastlane: the edge/web restructuring removes it
-    ("service", "service.cli"),  # service <-> cli: the CLI rework removes it
 }
 
 # A string that starts like an SQL statement (the words are upper case in this code base).

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import click
+import click.testing
 import pytest
 
 from service.cli import main
@@ -128,7 +129,7 @@ def test_console_script_end_to_end(tmp_path):
     script = Path(sys.executable).with_name("timeline")
     env = dict(os.environ, TIMELINE_DATABASE=str(tmp_path / "cli.db"))
     r = subprocess.run(
-        [str(script), "tokens", "create", "ci", "--scope", "read"],
+        [str(script), "tokens", "create", "ci", "--scope", "read", "--create"],
         env=env,
         capture_output=True,
         text=True,
@@ -136,6 +137,7 @@ def test_console_script_end_to_end(tmp_path):
         cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr
+    assert f"timeline: database {tmp_path / 'cli.db'}" in r.stderr.splitlines()
     token = r.stdout.strip()
     assert len(token) >= 32 and "\n" not in token
     listed = subprocess.run(
@@ -152,7 +154,111 @@ def test_console_script_end_to_end(tmp_path):
     assert missing.returncode != 0 and "Traceback" not in missing.stderr
 
 
+# --------------------------------------------------------------------------- which database
+
+
+def run_cli(args, db: Path, **env):
+    """``timeline ARGS`` in this process, TIMELINE_DATABASE=db, as the console script runs it
+    (no test app: the command makes its own)."""
+    return click.testing.CliRunner().invoke(main, args, env={"TIMELINE_DATABASE": str(db), **env})
+
+
+NEEDS_DATABASE = [
+    ["tokens", "create", "bot"],
+    ["tokens", "list"],
+    ["tokens", "revoke", "bot"],
+    ["import", str(REPO / "docs" / "examples" / "events.ndjson")],
+    ["export"],
+    ["backup", "copy.db"],
+]
+
+
+@pytest.mark.parametrize("args", NEEDS_DATABASE, ids=" ".join)
+def test_a_command_refuses_to_create_a_missing_database_without_create(tmp_path, args):
+    db = tmp_path / "elsewhere" / "timeline.db"
+    db.parent.mkdir()
+    r = run_cli(args, db)
+    assert r.exit_code == 1, r.output
+    assert r.stdout == ""
+    assert r.stderr.count("\n") == 1, r.stderr  # one line
+    assert f"no database at {db}" in r.stderr and "--create" in r.stderr and "TIMELINE_DATABASE" in r.stderr
+    assert os.listdir(db.parent) == []
+
+
+def test_create_makes_the_database_and_every_command_names_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "new.db"
+    said = f"timeline: database {db}"
+    r = run_cli(["tokens", "create", "bot", "--create"], db)
+    assert r.exit_code == 0, r.output
+    assert db.exists() and said in r.stderr.splitlines()
+    for args in NEEDS_DATABASE[1:] + [["seed"]]:
+        r = run_cli(args, db)
+        assert r.exit_code == 0, (args, r.output)
+        assert r.stderr.splitlines()[0] == said, (args, r.stderr)
+
+
+def test_seed_may_create_the_database(tmp_path):
+    db = tmp_path / "fresh.db"
+    r = run_cli(["seed"], db)
+    assert r.exit_code == 0, r.output
+    assert r.stderr.splitlines() == [f"timeline: database {db}"]
+    assert "events created 23" in r.stdout
+
+
+def test_a_bad_setting_is_one_line_not_a_traceback(tmp_path):
+    r = run_cli(["tokens", "list"], tmp_path / "x.db", TIMELINE_EXPORT_CAP="many")
+    assert r.exit_code == 1 and "TIMELINE_EXPORT_CAP must be an integer" in r.stderr
+    assert "Traceback" not in r.output
+
+
+def test_help_and_version_make_no_database(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for args in (["--help"], ["tokens", "--help"], ["import", "--help"], ["--version"]):
+        assert run_cli(args, tmp_path / "timeline.db").exit_code == 0
+    assert os.listdir(tmp_path) == []
+
+
 # --------------------------------------------------------------------------- help texts
+
+
+def test_version_is_the_package_version():
+    from importlib.metadata import version
+
+    r = click.testing.CliRunner().invoke(main, ["--version"])
+    assert r.exit_code == 0
+    assert r.stdout == f"timeline {version('timeline-service')}\n"
+    assert "Flask" not in r.stdout and "Werkzeug" not in r.stdout
+
+
+def test_help_has_no_flask_boilerplate():
+    text = click.testing.CliRunner().invoke(main, ["--help"]).stdout
+    for flask_option in ("--env-file", "--app", "--debug", "python-dotenv", "Flask"):
+        assert flask_option not in text, flask_option
+    assert "--version" in text and "TIMELINE_DATABASE" in text and "--create" in text
+
+
+def test_flask_cli_has_the_same_commands(tmp_path):
+    """The contract: `flask --app service ...` works as well as `timeline ...`."""
+    env = dict(os.environ, TIMELINE_DATABASE=str(tmp_path / "f.db"))
+    flask = Path(sys.executable).with_name("flask")
+    r = subprocess.run(
+        [str(flask), "--app", "service", "tokens", "create", "via-flask"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    listed = subprocess.run(
+        [str(Path(sys.executable).with_name("timeline")), "tokens", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.stdout.startswith("via-flask\t"), listed.stderr
 
 
 def _commands(group: click.Group, prefix=()):

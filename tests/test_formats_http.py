@@ -10,6 +10,7 @@ import pytest
 from icalendar import Calendar
 
 from service import formats
+from service.cli import main
 
 
 def all_json(client, query=""):
@@ -104,7 +105,7 @@ def test_month_event_is_a_range_in_vis(seeded_client):
 def test_cli_export_writes_each_format(runner, seeded_app):
     runner = seeded_app.test_cli_runner()
     for fmt in ("json", "ndjson", "csv", "geojson", "ics", "timelinejs", "vis"):
-        result = runner.invoke(args=["export", "--format", fmt])
+        result = runner.invoke(main, ["export", "--format", fmt])
         assert result.exit_code == 0, (fmt, result.output)
         assert result.stdout_bytes.strip(), fmt
 

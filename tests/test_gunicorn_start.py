@@ -6,6 +6,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from legacy_schema import as_schema_7
 from test_faults import _free_port, _request, _start
@@ -41,3 +46,63 @@ def test_the_master_migrates_an_old_archive_before_the_workers_boot(tmp_path):
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
     assert store_module.Store(str(db)).schema_version() == store_module.SCHEMA_VERSION
+
+
+# --------------------------------------------------------------------------- timeline serve
+
+TIMELINE = Path(sys.executable).with_name("timeline")
+
+
+def _serve(tmp_path: Path, port: int) -> subprocess.Popen:
+    env = dict(os.environ, TIMELINE_DATABASE=str(tmp_path / "served.db"), TIMELINE_LOG_LEVEL="WARNING")
+    return subprocess.Popen(
+        [str(TIMELINE), "serve", "--port", str(port), "--workers", "1"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def test_serve_reports_a_port_in_use_in_one_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _serve(tmp_path, port)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "serving" not in out
+    lines = err.splitlines()
+    assert lines == [
+        f"timeline: database {tmp_path / 'served.db'}",
+        f"Error: port {port} on 127.0.0.1 is already in use (is the service running already? try --port)",
+    ]
+
+
+def test_serve_says_where_once_it_listens_and_serves_there(tmp_path):
+    port = _free_port()
+    proc = _serve(tmp_path, port)
+    try:
+        first = proc.stdout.readline()  # the seed line of an empty database
+        serving = proc.stdout.readline()
+        assert first.startswith("empty database: seeded 23 events"), first
+        assert serving == f"serving {tmp_path / 'served.db'} at http://127.0.0.1:{port}/\n"
+        # the port is bound before that line: a connection is accepted at once (and answered
+        # once a worker has booted)
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, body = _request(port, "GET", "/api/v1/events?limit=1&count=true")
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert status == 200 and json.loads(body)["total"] == 23
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=30)

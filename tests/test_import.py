@@ -120,6 +120,21 @@ def test_import_body_not_an_array_is_400(client, auth_headers):
     assert r.status_code == 400 and r.mimetype == "application/problem+json"
 
 
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson"])
+@pytest.mark.parametrize("body", [b"", b"\n", b" \r\n\t\n"])
+def test_empty_import_body_is_400_saying_so_and_writes_nothing(app, client, auth_headers, content_type, body):
+    """What curl sends for --data-binary @a-file-that-does-not-exist: a client mistake, not 0 events."""
+    post_json(client, auth_headers, [], "?dry_run=true")  # token's last use recorded
+    before = dump(app)
+    for query in ("", "?dry_run=true"):
+        r = client.post(IMPORT + query, data=body, content_type=content_type, headers=auth_headers)
+        assert r.status_code == 400 and r.mimetype == "application/problem+json", r.get_data(as_text=True)
+        assert r.json["type"] == "/problems/empty-body" and "empty" in r.json["detail"]
+    assert dump(app) == before
+    # an empty array is not an empty body: it imports nothing, successfully
+    assert post_json(client, auth_headers, []).json["created"] == 0
+
+
 def test_malformed_ndjson_line_is_400_and_writes_nothing(app, client, auth_headers):
     post_json(client, auth_headers, [], "?dry_run=true")  # token's last use recorded
     before = dump(app)

@@ -13,6 +13,7 @@ import pytest
 
 from service import auth, create_app, ingest
 from service import store as store_module
+from service.cli import main
 
 TOKEN = "tl_operations-token-0123456789abcdefABCDEFGH"
 
@@ -89,7 +90,7 @@ def test_backup_while_serving_writes_and_restore(tmp_path, live_server_factory):
         while len(written) < 20:
             time.sleep(0.01)
         backup = tmp_path / "backup.db"
-        result = app.test_cli_runner().invoke(args=["backup", str(backup)])
+        result = app.test_cli_runner().invoke(main, ["backup", str(backup)])
         assert result.exit_code == 0, result.output
         assert "backed up" in result.output
         time.sleep(0.2)
@@ -115,7 +116,7 @@ def test_backup_while_serving_writes_and_restore(tmp_path, live_server_factory):
     copy.close()
     assert replayed == copied
     # a second backup to the same path needs --force
-    again = app.test_cli_runner().invoke(args=["backup", str(backup)])
+    again = app.test_cli_runner().invoke(main, ["backup", str(backup)])
     assert again.exit_code != 0 and "--force" in again.output
 
     # restore: a new service on the copy serves exactly the copied events

@@ -553,6 +553,26 @@ def test_recreated_event_starts_again_at_version_1(w):
 # --------------------------------------------------------------------------- auth
 
 
+@pytest.mark.parametrize(
+    "header, says",
+    [
+        ("Bearer ", "token is empty"),
+        ("bearer", "token is empty"),
+        ("Bearer    ", "token is empty"),
+        ("Basic dXNlcjpwYXNz", "Only bearer tokens"),
+        ("tl_abc", "Only bearer tokens"),
+        ("Bearer tl_wrong-token", "unknown or revoked"),
+        (None, "needs 'Authorization: Bearer <token>'"),
+    ],
+)
+def test_each_kind_of_missing_or_bad_token_is_named(app, client, header, says):
+    """An empty token (a shell variable that was never set) is told apart from another scheme."""
+    make_token(app, "someone", "admin")
+    headers = {"Authorization": header} if header is not None else {}
+    r = client.post(EVENTS, data=json.dumps(ev()), content_type="application/json", headers=headers)
+    assert r.status_code == 401 and says in r.json["detail"], r.json
+
+
 @pytest.mark.parametrize("header", [None, "Bearer tl_wrong-token", "Bearer ", "Basic dXNlcjpwYXNz", "tl_abc"])
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "IMPORT"])
 def test_no_or_wrong_token_is_401_with_bearer_challenge(app, client, header, method):

@@ -56,6 +56,12 @@ def import_items() -> Iterator[Any]:
     limit = current_app.config["MAX_IMPORT_BYTES"]
     check_size(limit)
     spool = _spool(request.stream, limit)
+    if _blank(spool):
+        raise ApiError(
+            "empty-body",
+            "The body is empty: send a JSON array or NDJSON of events "
+            "(with curl, check that the file named by --data-binary @FILE exists).",
+        )
     items = iter_ndjson(spool) if mimetype in NDJSON_TYPES else iter_array(spool)
     return _as_problems(items)
 
@@ -66,6 +72,17 @@ def _as_problems(items: Iterator[Any]) -> Iterator[Any]:
         yield from items
     except JSONError as exc:
         raise ApiError("malformed-body", f"The body is not valid JSON: {exc}.") from None
+
+
+def _blank(spool) -> bool:
+    """Whether a spooled body holds nothing but white space (left rewound)."""
+    try:
+        while chunk := spool.read(65536):
+            if chunk.strip():
+                return False
+        return True
+    finally:
+        spool.seek(0)
 
 
 def _spool(stream, limit: int):

@@ -221,3 +221,32 @@ def test_the_store_imports_nothing_of_ours_outside_itself():
         if a.startswith("service.store") and not b.startswith("service.store")
     }
     assert outside == set()
+
+
+# What each module of service/store/ may import from the package (its docstring's map).
+STORE_IMPORTS = {
+    "model": set(),
+    "planner": {"model"},
+    "writes": {"model"},
+    "migrations": {"model", "writes"},
+    "reads": {"model", "planner"},
+    "aggregates": {"model", "planner"},
+    "timelines": {"model"},
+    "tokens": {"model"},
+    "connection": {"model", "planner", "writes", "migrations", "reads", "aggregates", "timelines", "tokens"},
+    "bulk": {"model", "writes", "connection"},
+    "ratelimit": set(),
+    "backup": set(),
+}
+
+
+def test_store_modules_import_only_what_the_map_allows():
+    modules = service_modules()
+    assert {n.rpartition(".")[2] for n in modules if n.startswith("service.store.")} == set(STORE_IMPORTS)
+    wrong = {
+        (a, b)
+        for a, b in import_edges(modules)
+        if a.startswith("service.store.")
+        and b.removeprefix("service.store.") not in STORE_IMPORTS[a.removeprefix("service.store.")]
+    }
+    assert wrong == set()

@@ -1,18 +1,18 @@
 """SQLite storage: every SQL statement of the service, and nothing else.
 
 It takes and returns plain values (dicts, tuples, JSON text, :class:`Filters`) and imports
-nothing of ours outside this package. The modules, each allowed to import only those
-listed before it:
+nothing of ours outside this package. The modules, and what each may import from it
+(``tests/test_architecture.py`` holds them to this):
 
-- ``model``: day keys, span classes, :class:`Filters`, errors (imports nothing).
+- ``model``: day keys, span classes, :class:`Filters`, errors (nothing).
 - ``planner``: the SQL of reads from filters, per span class; no connection (model).
 - ``writes``: upsert and delete with terms, full-text rows, change feed, facet counts (model).
 - ``migrations``: the schema, its versions, ``meta`` (model, writes).
 - ``reads``: one event, pages, relevance, the change feed (model, planner).
 - ``aggregates``: totals, facets, start histograms (model, planner).
 - ``timelines``, ``tokens``: their tables (model).
-- ``connection``: :class:`Store` (one connection, its pragmas and transactions, made of
-  the jobs above) and the per-thread cache :func:`connect` (all of the above).
+- ``connection``: :class:`Store`, one connection with its pragmas and transactions, made of
+  the jobs above; the per-thread cache :func:`connect` (all of the above).
 - ``bulk``: the bulk writer of large imports and its packed rows (model, writes, connection).
 - ``ratelimit``: write counters in a file beside the database (nothing).
 - ``backup``: a checked online copy of a database (nothing).

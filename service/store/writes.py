@@ -296,13 +296,3 @@ def _grouped_counts(facet: str, rows: Iterable[tuple], width: int) -> Iterator[t
         head = group if width > 1 else (group,)
         for value, n in sorted(Counter(m[width] for m in members).items()):
             yield (facet, *head, value, n)
-
-
-def _grouped_counts(facet: str, rows: Iterable[tuple], width: int) -> Iterator[tuple]:
-    """(facet, *group, value, n) for rows (*group, value) that arrive grouped by the first
-    ``width`` columns: each group's values counted, in value order."""
-    key = itemgetter(*range(width)) if width > 1 else itemgetter(0)
-    for group, members in groupby(rows, key):
-        head = group if width > 1 else (group,)
-        for value, n in sorted(Counter(m[width] for m in members).items()):
-            yield (facet, *head, value, n)

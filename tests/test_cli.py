@@ -124,33 +124,25 @@ def test_tokens_never_appear_in_logs(app, client, runner, caplog):
     assert token not in caplog.text
 
 
+def script(name: str, *args: str, env: dict, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """An installed console script (``timeline``, ``flask``) of this environment, run to its end."""
+    command = [str(Path(sys.executable).with_name(name)), *args]
+    return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
 def test_console_script_end_to_end(tmp_path):
     """The installed `timeline` script: create a token in a fresh database, list it, revoke it."""
-    script = Path(sys.executable).with_name("timeline")
     env = dict(os.environ, TIMELINE_DATABASE=str(tmp_path / "cli.db"))
-    r = subprocess.run(
-        [str(script), "tokens", "create", "ci", "--scope", "read", "--create"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    r = script("timeline", "tokens", "create", "ci", "--scope", "read", "--create", env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert f"timeline: database {tmp_path / 'cli.db'}" in r.stderr.splitlines()
     token = r.stdout.strip()
     assert len(token) >= 32 and "\n" not in token
-    listed = subprocess.run(
-        [str(script), "tokens", "list"], env=env, capture_output=True, text=True, timeout=60
-    )
+    listed = script("timeline", "tokens", "list", env=env)
     assert "ci" in listed.stdout and "read" in listed.stdout and token not in listed.stdout + listed.stderr
-    revoked = subprocess.run(
-        [str(script), "tokens", "revoke", "ci"], env=env, capture_output=True, text=True, timeout=60
-    )
+    revoked = script("timeline", "tokens", "revoke", "ci", env=env)
     assert revoked.returncode == 0
-    missing = subprocess.run(
-        [str(script), "tokens", "revoke", "ci"], env=env, capture_output=True, text=True, timeout=60
-    )
+    missing = script("timeline", "tokens", "revoke", "ci", env=env)
     assert missing.returncode != 0 and "Traceback" not in missing.stderr
 
 
@@ -241,23 +233,9 @@ def test_help_has_no_flask_boilerplate():
 def test_flask_cli_has_the_same_commands(tmp_path):
     """The contract: `flask --app service ...` works as well as `timeline ...`."""
     env = dict(os.environ, TIMELINE_DATABASE=str(tmp_path / "f.db"))
-    flask = Path(sys.executable).with_name("flask")
-    r = subprocess.run(
-        [str(flask), "--app", "service", "tokens", "create", "via-flask"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    r = script("flask", "--app", "service", "tokens", "create", "via-flask", env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    listed = subprocess.run(
-        [str(Path(sys.executable).with_name("timeline")), "tokens", "list"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    listed = script("timeline", "tokens", "list", env=env)
     assert listed.stdout.startswith("via-flask\t"), listed.stderr
 
 

@@ -53,17 +53,20 @@ def test_the_master_migrates_an_old_archive_before_the_workers_boot(tmp_path):
 TIMELINE = Path(sys.executable).with_name("timeline")
 
 
-def _serve(tmp_path: Path, port: int) -> subprocess.Popen:
-    env = dict(os.environ, TIMELINE_DATABASE=str(tmp_path / "served.db"), TIMELINE_LOG_LEVEL="WARNING")
+def serve(cwd: Path, port: int, env: dict, **popen) -> subprocess.Popen:
+    """`timeline serve` with one worker on 127.0.0.1:port, in a process group of its own."""
     return subprocess.Popen(
         [str(TIMELINE), "serve", "--port", str(port), "--workers", "1"],
-        cwd=tmp_path,
+        cwd=cwd,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
         start_new_session=True,
+        **popen,
     )
+
+
+def _serve(tmp_path: Path, port: int) -> subprocess.Popen:
+    env = dict(os.environ, TIMELINE_DATABASE=str(tmp_path / "served.db"), TIMELINE_LOG_LEVEL="WARNING")
+    return serve(tmp_path, port, env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_serve_reports_a_port_in_use_in_one_line(tmp_path):

@@ -20,6 +20,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from test_gunicorn_start import serve
+
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 TIMELINE = Path(sys.executable).with_name("timeline")
@@ -67,14 +69,7 @@ def test_every_command_of_the_quick_tour_works_in_order(tmp_path):
     (tmp_path / "docs").symlink_to(REPO / "docs")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIMELINE_")}
     env.update(TIMELINE_LOG_LEVEL="WARNING", TIMELINE_WORKERS="1")
-    server = subprocess.Popen(
-        [str(TIMELINE), "serve", "--port", str(port), "--workers", "1"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = serve(tmp_path, port, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
         while True:

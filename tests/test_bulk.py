@@ -336,7 +336,7 @@ def test_sigkill_after_the_indexes_were_dropped_leaves_the_database_as_it_was(tm
         child.join(10)
     assert child.exitcode == -signal.SIGKILL
     assert dump(path) == before  # every index back, same rows, FTS intact (dump checks integrity)
-    assert count == 40 + 23  # the base's events and the seed's
+    assert count == 40 + 26  # the base's events and the seed's
     # and the import simply runs again
     assert (
         import_into(

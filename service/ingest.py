@@ -232,7 +232,8 @@ def flatten(messages: Any) -> str:
 
 
 def load_seed(store: Store, seed_dir: Path | str | None = None) -> tuple[Counts, Path]:
-    """Validate every seed file, then upsert timelines and events in one transaction.
+    """Upsert the timelines and the events of every seed file in one transaction, each item
+    checked as an import checks it (:class:`Batch`).
 
     ``timelines.json`` holds timelines; every other ``*.json``/``*.ndjson`` file holds
     events. Nothing is written when any file is bad (SeedError names file, item, field).

@@ -7,15 +7,15 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from flask import Flask
 
-def create_app(config: Mapping[str, Any] | None = None):
+from . import config as config_module
+from . import errors, openapi, store, web
+from .api import changes, docs, event_writes, events, meta, timelines  # noqa: F401 (event_writes: routes on events.blp)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The WSGI application. ``config`` (tests) overrides the ``TIMELINE_*`` environment."""
-    from flask import Flask
-
-    from . import config as config_module
-    from . import errors, http, openapi, security, store
-    from .api import changes, event_writes, events, meta, timelines  # noqa: F401 (event_writes registers routes)
-
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config.update(config_module.from_env())
     app.config.update(
@@ -39,14 +39,11 @@ def create_app(config: Mapping[str, Any] | None = None):
     api = openapi.TimelineApi(app)
     openapi.init_spec(api)
     errors.init_app(app)
-    http.init_app(app)
-    security.init_app(app)
+    web.init_app(app)
     api.register_blueprint(events.blp)
     api.register_blueprint(timelines.blp)
     api.register_blueprint(changes.blp)
     app.register_blueprint(meta.bp)
     api.register_blueprint(meta.ops)
-    from .api import docs
-
     app.register_blueprint(docs.bp)
     return app

@@ -15,9 +15,9 @@ from functools import wraps
 
 from flask import g, request
 
-from . import security
 from .errors import ApiError
 from .store import Store
+from .web import ratelimit
 
 SCOPES = ("read", "write", "admin")
 _RANK = {scope: i for i, scope in enumerate(SCOPES)}
@@ -76,7 +76,7 @@ def require(scope: str, store_getter):
                     "forbidden", f"The token '{name}' has scope '{token_scope}'; this needs '{scope}'."
                 )
             g.token_name = name
-            security.check_write_rate(store, name)  # 429 over WRITE_RATE_PER_MINUTE
+            ratelimit.check_write_rate(store, name)  # 429 over WRITE_RATE_PER_MINUTE
             store.touch_token(name)
             return view(*args, **kwargs)
 

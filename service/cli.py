@@ -18,7 +18,7 @@ import click
 from flask import current_app
 from flask.cli import ScriptInfo, with_appcontext
 
-from . import auth, create_app, ingest
+from . import auth, create_app, formats, ingest
 from . import config as config_module
 from . import store as store_module
 
@@ -376,14 +376,14 @@ class _NullBar:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["json", "ndjson", "csv", "geojson", "ics", "timelinejs", "vis"]),
+    type=click.Choice(formats.FORMATS),
     default="ndjson",
     show_default=True,
     help="Any format of GET /events.",
 )
 @click.option(
     "--group",
-    type=click.Choice(["tag", "actor", "country", "timeline"]),
+    type=click.Choice(formats.GROUP_BY),
     default=None,
     help="Grouping for timelinejs and vis.",
 )
@@ -395,36 +395,11 @@ def export_command(fmt: str, group: str | None) -> None:
 
     Example: timeline export --format csv > events.csv
     """
-    import orjson
-
-    from . import formats
-
     store = _store()
-    docs = store.iter_events(store_module.ALL)
+    title = current_app.config.get("API_TITLE", "Timeline")
     out = sys.stdout.buffer
-    if fmt == "ndjson":
-        for chunk in formats.ndjson(docs):
-            out.write(chunk)
-    elif fmt == "json":
-        out.write(b"[")
-        for i, doc in enumerate(docs):
-            out.write((b",\n" if i else b"\n") + doc)
-        out.write(b"\n]\n")
-    elif fmt == "csv":
-        for chunk in formats.csv_stream(docs):
-            out.write(chunk.encode("utf-8"))
-    elif fmt == "geojson":
-        for chunk in formats.geojson_stream(docs):
-            out.write(chunk)
-    else:
-        events = [orjson.loads(d) for d in docs]
-        title = current_app.config.get("API_TITLE", "Timeline")
-        if fmt == "ics":
-            out.write(formats.ics(events, name=title))
-        elif fmt == "timelinejs":
-            out.write(orjson.dumps(formats.timelinejs(events, title=title, group_by=group)))
-        else:
-            out.write(orjson.dumps(formats.vis(events, group_by=group)))
+    for chunk in formats.export(fmt, store.iter_events(store_module.ALL), title=title, group_by=group):
+        out.write(chunk)
     out.flush()
 
 

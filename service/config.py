@@ -28,7 +28,7 @@ DEFAULTS: dict[str, object] = {
     "SEED_DIR": None,
     "LOG_LEVEL": "INFO",
     # Answer plain GET /api/v1/events windows and GET /api/v1/events/{id} outside Flask
-    # (service/fastlane.py; same responses, a fraction of the cost). 0 turns it off.
+    # (service/web/fastlane.py; same responses, a fraction of the cost). 0 turns it off.
     "FAST_LANE": 1,
 }
 

@@ -36,6 +36,9 @@ __all__ = [
     "MEDIA_TYPES",
     "FORMATS",
     "STREAMED",
+    "ACCEPT_TYPES",
+    "export",
+    "json_array",
     "GROUP_BY",
     "GROUP_NONE",
     "CSV_COLUMNS",
@@ -57,8 +60,19 @@ MEDIA_TYPES: dict[str, str] = {
     "timelinejs": "application/json",
     "vis": "application/json",
 }
+#: Every format, in the order the documentation lists them: the one list that the query
+#: schema, the Accept negotiation, the OpenAPI description and ``timeline export`` read.
 FORMATS = tuple(MEDIA_TYPES)
 STREAMED = frozenset({"ndjson", "csv", "geojson"})
+#: The Accept media types that choose a format other than JSON (``format=`` absent), in
+#: the order the negotiation prefers them.
+ACCEPT_TYPES: dict[str, str] = {
+    "application/x-ndjson": "ndjson",
+    "application/ndjson": "ndjson",
+    "text/csv": "csv",
+    "application/geo+json": "geojson",
+    "text/calendar": "ics",
+}
 
 #: Accepted values of ``group_by`` (the ``group=`` parameter) and the event field
 #: each one reads: the first item of the list, or ``location.country``.
@@ -706,3 +720,41 @@ def vis(events: Iterable[Any], *, group_by: str | None = None) -> list[dict]:
             out["group"] = _group(ev, group_by)
         items.append(out)
     return items
+
+
+def json_array(events: Iterable[Any]) -> Iterator[bytes]:
+    """A JSON array of the events, one per line (what ``timeline import`` reads back)."""
+    first = True
+    yield b"["
+    for ev in events:
+        doc = ev if isinstance(ev, bytes) else ev.encode() if isinstance(ev, str) else orjson.dumps(ev)
+        yield (b"\n" if first else b",\n") + doc
+        first = False
+    yield b"\n]\n"
+
+
+def export(
+    fmt: str, events: Iterable[Any], *, title: str, text: str = "", group_by: str | None = None
+) -> Iterator[bytes]:
+    """Every event of ``events`` in format ``fmt`` (one of :data:`FORMATS`; ``json`` is
+    :func:`json_array`), as bytes: the streamed formats chunk by chunk, a whole document
+    as one chunk. ``title`` and ``text`` name the calendar or TimelineJS document;
+    ``group_by`` groups TimelineJS and vis. The API and ``timeline export`` both write
+    through here."""
+    if fmt == "json":
+        yield from json_array(events)
+    elif fmt == "ndjson":
+        yield from ndjson(events)
+    elif fmt == "csv":
+        for chunk in csv_stream(events):
+            yield chunk.encode("utf-8")
+    elif fmt == "geojson":
+        yield from geojson_stream(events)
+    elif fmt == "ics":
+        yield ics(events, name=title)
+    elif fmt == "timelinejs":
+        yield orjson.dumps(timelinejs(events, title=title, text=text, group_by=group_by))
+    elif fmt == "vis":
+        yield orjson.dumps(vis(events, group_by=group_by))
+    else:
+        raise ValueError(f"unknown format {fmt!r}")

@@ -15,7 +15,7 @@ graceful_timeout = 30  # on SIGTERM, finish requests in flight for up to 30 s
 keepalive = 5
 # The contract serves request lines up to 16 KiB (a 5,000-character q). gunicorn clamps any
 # limit of 8190 or more down to 8190, so its own check is off (0) and the app enforces
-# 16 KiB itself (service/http.py answers 414 beyond it).
+# 16 KiB itself (service/web/headers.py answers 414 beyond it).
 limit_request_line = 0
 limit_request_fields = 100
 limit_request_field_size = 16384

@@ -22,6 +22,7 @@ from marshmallow import (
 
 from . import dates, slugs
 from .countries import ASSIGNED as COUNTRIES
+from .formats import FORMATS, GROUP_BY
 
 READ_ONLY_EVENT_FIELDS = (
     "start",
@@ -347,7 +348,6 @@ class _BBoxField(fields.String):
         return (min_lon, min_lat, max_lon, max_lat)
 
 
-FORMATS = ("json", "ndjson", "csv", "geojson", "ics", "timelinejs", "vis")
 MATCHES = ("overlap", "within")
 SORTS = ("date", "-date", "relevance")
 MAX_PAGE = 500
@@ -413,7 +413,7 @@ class EventListQuerySchema(EventQuerySchema):
     count = fields.Boolean(load_default=False, truthy=set(COUNT_TRUE), falsy=set(COUNT_FALSE))
     format = fields.String(validate=validate.OneOf(FORMATS))
     group = fields.String(
-        validate=validate.OneOf(("tag", "actor", "country", "timeline")),
+        validate=validate.OneOf(GROUP_BY),
         metadata={"description": "Grouping field for the timelinejs and vis formats."},
     )
 

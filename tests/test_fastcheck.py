@@ -460,3 +460,96 @@ def test_urls_the_fast_path_accepts_pass_the_schema_check(value):
     source = {"url": value}
     got = fastcheck.load_event({"date": "2021", "title": "t", "sources": [source]})
     assert same(got, schema_load({"date": "2021", "title": "t", "sources": [source]})) or got is None
+
+
+# Every limit the schema's fields declare, as (path to the value, field), and a valid event to
+# put values in: the fast path must accept the value at each limit and decline one past it.
+_FIELDS = SCHEMA.fields
+_LOCATION = _FIELDS["location"].schema.fields
+_SOURCE = _FIELDS["sources"].inner.schema.fields
+BASE = {"id": "base-event", "date": "2021-07-02", "title": "Base", "location": {"name": "Place"}}
+BASE["sources"] = [{"url": "https://example.org/a", "title": "Source"}]
+TEXT_LIMITS = [
+    (("title",), _FIELDS["title"]),
+    (("summary",), _FIELDS["summary"]),
+    (("location", "name"), _LOCATION["name"]),
+    (("sources", 0, "title"), _SOURCE["title"]),
+    (("sources", 0, "publisher"), _SOURCE["publisher"]),
+    (("sources", 0, "quote"), _SOURCE["quote"]),
+    (("tags", 0), _FIELDS["tags"].inner),
+    (("actors", 0), _FIELDS["actors"].inner),
+    (("timelines", 0), _FIELDS["timelines"].inner),
+]
+LIST_LIMITS = [("tags", "x"), ("actors", "x"), ("timelines", "x"), ("sources", {"title": "s"})]
+RANGE_LIMITS = [(("importance",), _FIELDS["importance"]), (("location", "lat"), _LOCATION["lat"])]
+RANGE_LIMITS += [(("location", "lon"), _LOCATION["lon"])]
+
+
+def put(path, value):
+    event = copy.deepcopy(BASE)
+    if path[0] in ("tags", "actors", "timelines"):
+        event[path[0]] = ["x"]
+    if path[:2] == ("location", "lat") or path[:2] == ("location", "lon"):
+        event["location"] = {"lat": 0.0, "lon": 0.0}
+    target = event
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return event
+
+
+def agree(event) -> bool:
+    """The fast path takes the event exactly when the schema does, with the same result."""
+    fast, slow = fastcheck.load_event(event), schema_load(event)
+    return (fast is not None) == (slow is not None) and (fast is None or same(fast, slow))
+
+
+@pytest.mark.parametrize(
+    "path,field", TEXT_LIMITS, ids=lambda p: "/".join(map(str, p)) if isinstance(p, tuple) else ""
+)
+def test_the_fast_path_follows_each_text_length_of_the_schema(path, field):
+    lo, hi = fastcheck.length(field)
+    assert hi and (lo, hi) == (field.validators[0].min or 0, field.validators[0].max)
+    for n in (lo, hi, hi + 1) + ((lo - 1,) if lo else ()):
+        event = put(path, "a" * n)
+        assert agree(event), (path, n)
+        assert (fastcheck.load_event(event) is not None) == (lo <= n <= hi), (path, n)
+
+
+@pytest.mark.parametrize("name,item", LIST_LIMITS)
+def test_the_fast_path_follows_each_list_length_of_the_schema(name, item):
+    most = fastcheck.length(_FIELDS[name])[1]
+    for n in (most, most + 1):
+        event = {**BASE, name: [item] * n}
+        assert agree(event), (name, n)
+        assert (fastcheck.load_event(event) is not None) == (n <= most), (name, n)
+
+
+@pytest.mark.parametrize(
+    "path,field", RANGE_LIMITS, ids=lambda p: "/".join(p) if isinstance(p, tuple) else ""
+)
+def test_the_fast_path_follows_each_range_of_the_schema(path, field):
+    lo, hi = fastcheck.bounds(field)
+    step = 1 if path == ("importance",) else 0.5
+    for value in (lo, hi, lo - step, hi + step):
+        event = put(path, value)
+        assert agree(event), (path, value)
+        assert (fastcheck.load_event(event) is not None) == (lo <= value <= hi), (path, value)
+
+
+def test_the_fast_path_reads_its_limits_from_the_fields(monkeypatch):
+    """Change a field's limit and load fastcheck again: it follows (no copy of the number)."""
+    import importlib
+
+    from marshmallow import validate
+
+    title = EventSchema._declared_fields["title"]
+    monkeypatch.setattr(title, "validators", [validate.Length(min=1, max=10)])
+    try:
+        changed = importlib.reload(fastcheck)
+        assert changed.load_event({"date": "2021", "title": "a" * 11}) is None
+        assert changed.load_event({"date": "2021", "title": "a" * 10}) is not None
+    finally:
+        monkeypatch.undo()
+        importlib.reload(fastcheck)
+    assert fastcheck.load_event({"date": "2021", "title": "a" * 11}) is not None

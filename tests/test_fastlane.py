@@ -1,4 +1,4 @@
-"""service.fastlane answers exactly as Flask does, or leaves the request to Flask.
+"""service.web.fastlane answers exactly as Flask does, or leaves the request to Flask.
 
 Two apps share one database, one with the fast lane and one without; every request is
 sent to both, and status, headers and body must be identical (the request id is fixed
@@ -150,3 +150,62 @@ def test_a_cursor_from_another_query_gets_flasks_problem(apps):
     page = fast.test_client().get("/api/v1/events?from=1900&to=2030&limit=2").get_json()
     response, taken = both(apps, f"/api/v1/events?from=1950&to=2030&limit=2&cursor={page['next']}")
     assert response.status_code == 400 and taken == 0
+
+
+def test_the_lane_follows_the_accept_negotiation_of_the_views(apps):
+    # JSON by negotiation: the lane answers; another format, or none acceptable: Flask does.
+    assert both(apps, "/api/v1/events?from=2021", headers={"Accept": "application/json, text/plain"})[1] == 1
+    assert both(apps, "/api/v1/events?from=2021", headers={"Accept": "text/csv;q=0.5, */*;q=0.1"})[1] == 0
+    # One event is JSON whatever the Accept header says, in the view and in the lane.
+    assert both(apps, "/api/v1/events/open-start", headers={"Accept": "text/csv"})[1] == 1
+
+
+def test_the_lane_routes_by_the_url_map_and_the_views_marks(apps):
+    from service.api import events
+    from service.slugs import RESERVED_IDS
+    from service.web.fastlane import routes
+
+    static, dynamic = routes(apps[0])
+    assert static == {"/api/v1/events": events.fast_page}
+    # The names a static rule takes under /events/ are exactly the ids the views reserve.
+    assert dynamic == {"/api/v1/events": (events.fast_event, RESERVED_IDS)}
+
+
+def test_every_request_hook_of_the_app_is_accounted_for_by_the_lane(apps):
+    """Pins the app's hooks: a new before/after-request or teardown hook must be applied
+    by the lane (and named in HOOKS with how), or this test fails."""
+    from service.web.fastlane import HOOKS, registered_hooks
+
+    assert registered_hooks(apps[0]) == set(HOOKS)
+    assert registered_hooks(apps[1]) == set(HOOKS)
+
+
+def test_a_hook_the_lane_does_not_know_stops_it(tmp_path):
+    app = create_app({"DATABASE": str(tmp_path / "t.db"), "TESTING": True, "FAST_LANE": 1})
+
+    @app.before_request
+    def new_rule():
+        return None
+
+    with pytest.raises(RuntimeError, match="new_rule"):
+        app.test_client().get("/api/v1/events")
+    quiet = create_app({"DATABASE": str(tmp_path / "t.db"), "FAST_LANE": 1})
+    quiet.before_request(new_rule)
+    lane = quiet.wsgi_app.app
+    assert quiet.test_client().get("/api/v1/events").status_code == 200
+    assert lane.served == 0
+
+
+def test_an_error_in_the_lane_raises_under_testing_and_falls_back_otherwise(apps, tmp_path, monkeypatch):
+    from service.api import events
+
+    def broken(_value):
+        raise RuntimeError("broken lane")
+
+    monkeypatch.setattr(events, "is_slug", broken)  # used by the lane only, not by the view
+    with pytest.raises(RuntimeError, match="broken lane"):
+        apps[0].test_client().get("/api/v1/events/open-start")
+    db = apps[0].config["DATABASE"]
+    production = create_app({"DATABASE": db, "FAST_LANE": 1})
+    response = production.test_client().get("/api/v1/events/open-start")
+    assert response.status_code == 200 and production.wsgi_app.app.served == 0

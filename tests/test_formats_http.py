@@ -114,7 +114,7 @@ def test_cli_export_writes_each_format(runner, seeded_app):
 
 
 def test_coalesced_joins_small_chunks_into_pieces_of_the_size():
-    from service.api.formats import coalesced
+    from service.api.exports import coalesced
 
     chunks = [bytes([65 + i % 26]) * (1 + i % 7) for i in range(500)]  # 1..7 bytes each
     pieces = list(coalesced(iter(chunks), size=100, wait=3600))
@@ -126,7 +126,7 @@ def test_coalesced_joins_small_chunks_into_pieces_of_the_size():
 
 
 def test_coalesced_flushes_a_piece_whose_first_byte_waited():
-    from service.api.formats import coalesced
+    from service.api.exports import coalesced
 
     times = iter([0.0, 0.1, 0.1, 0.3, 0.4, 0.4, 0.5])  # clock readings, in the order they are taken
     out = list(coalesced(iter([b"a", b"b", b"c", b"d"]), size=1000, wait=0.25, clock=lambda: next(times)))
@@ -137,7 +137,7 @@ def test_coalesced_flushes_a_piece_whose_first_byte_waited():
 
 @pytest.mark.parametrize("fmt", ["ndjson", "csv", "geojson"])
 def test_streamed_formats_go_out_in_pieces_not_one_write_per_event(seeded_client, monkeypatch, fmt):
-    from service.api import formats as api_formats
+    from service.api import exports as api_formats
 
     whole = seeded_client.get(f"/api/v1/events?format={fmt}").get_data()
     monkeypatch.setattr(api_formats, "STREAM_WAIT", 3600)

@@ -128,7 +128,7 @@ def test_error_and_write_responses_carry_the_headers_too(client):
 
 
 def test_csp_of_the_pages():
-    from service.security import PAGE_CSP, WIDGET_CSP
+    from service.web.headers import PAGE_CSP, WIDGET_CSP
 
     for csp in (PAGE_CSP, WIDGET_CSP):
         directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
@@ -250,7 +250,7 @@ def test_small_responses_are_not_gzipped(client):
 
 @pytest.mark.parametrize("fmt", ["ndjson", "csv", "geojson"])
 def test_streamed_exports_are_gzipped_as_they_stream(client, monkeypatch, fmt):
-    from service.api import formats as api_formats
+    from service.api import exports as api_formats
 
     path = f"/api/v1/events?format={fmt}"
     plain = client.get(path).data
@@ -406,12 +406,12 @@ def test_a_rate_of_zero_switches_the_limit_off(tmp_path):
 def test_the_rate_window_is_per_minute(tmp_path, monkeypatch):
     import time as time_module
 
-    from service import security
+    from service.web import ratelimit
 
     app = _limited_app(tmp_path, 2)
     client = app.test_client()
     now = [1_800_000_000.0]
-    monkeypatch.setattr(security.time, "time", lambda: now[0])
+    monkeypatch.setattr(ratelimit.time, "time", lambda: now[0])
     assert [
         client.put(f"/api/v1/timelines/m{i}", json={"title": "M"}, headers=_auth()).status_code
         for i in range(3)

@@ -50,6 +50,7 @@ def test_the_master_migrates_an_old_archive_before_the_workers_boot(tmp_path):
 
 # --------------------------------------------------------------------------- timeline serve
 
+REPO = Path(__file__).resolve().parents[1]
 TIMELINE = Path(sys.executable).with_name("timeline")
 
 
@@ -91,7 +92,8 @@ def test_serve_says_where_once_it_listens_and_serves_there(tmp_path):
     try:
         first = proc.stdout.readline()  # the seed line of an empty database
         serving = proc.stdout.readline()
-        assert first.startswith("empty database: seeded 23 events"), first
+        seeded = len(json.loads((REPO / "seed" / "events.json").read_text("utf-8")))
+        assert first.startswith(f"empty database: seeded {seeded} events"), first
         assert serving == f"serving {tmp_path / 'served.db'} at http://127.0.0.1:{port}/\n"
         # the port is bound before that line: a connection is accepted at once (and answered
         # once a worker has booted)
@@ -105,7 +107,7 @@ def test_serve_says_where_once_it_listens_and_serves_there(tmp_path):
             except OSError:
                 assert time.monotonic() < deadline
                 time.sleep(0.1)
-        assert status == 200 and json.loads(body)["total"] == 23
+        assert status == 200 and json.loads(body)["total"] == seeded
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.communicate(timeout=30)

@@ -11,7 +11,7 @@ from flask import Flask
 
 from . import config as config_module
 from . import errors, openapi, store, web
-from .api import changes, docs, event_writes, events, meta, timelines  # noqa: F401 (event_writes: routes on events.blp)
+from .api import changes, docs, event_writes, events, meta, timelines
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     web.init_app(app)
     api.register_blueprint(events.blp)
+    api.register_blueprint(event_writes.blp)
     api.register_blueprint(timelines.blp)
     api.register_blueprint(changes.blp)
     app.register_blueprint(meta.bp)

@@ -1,18 +1,24 @@
 """RFC 9457 problem details: one builder and every error handler.
 
-Views raise :class:`ApiError` (or let werkzeug raise an HTTPException); everything the app
-can answer with an error status comes out here as ``application/problem+json``. Unexpected
-exceptions are logged with their traceback and answered with a bare 500 problem: no stack
-trace or SQL ever reaches a client.
+Views raise :class:`ApiError` (or let werkzeug raise an HTTPException), and let the
+store's refusals (Conflict, NotFound, PreconditionFailed) and marshmallow's
+ValidationError pass: :func:`map_refusals` words those once per resource. Everything the
+app can answer with an error status comes out here as ``application/problem+json``.
+Unexpected exceptions are logged with their traceback and answered with a bare 500
+problem: no stack trace or SQL ever reaches a client.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import orjson
-from flask import Flask, Response, g
+from flask import Blueprint, Flask, Response, g
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
+
+from .store import Conflict, NotFound, PreconditionFailed
 
 log = logging.getLogger("service")
 
@@ -146,6 +152,34 @@ def _stringify(errors):
     if isinstance(errors, list):
         return [_stringify(v) if isinstance(v, (dict, list)) else str(v) for v in errors]
     return errors
+
+
+def map_refusals(
+    blueprint: Blueprint,
+    *,
+    invalid: Callable[[ValidationError], str],
+    conflict: str,
+    missing: str,
+    stale: str,
+) -> None:
+    """Answer what the views of ``blueprint`` let pass, in the words of their resource.
+
+    A ValidationError is a ``validation`` problem whose detail is ``invalid(exc)`` and
+    whose ``errors`` are the field messages. The store's Conflict, NotFound and
+    PreconditionFailed are ``conflict``, ``not-found`` and ``precondition-failed``
+    problems; ``conflict``, ``missing`` and ``stale`` are formats of the key the store
+    names (``{}``). Called once, where the blueprint is declared."""
+
+    def validation(exc: ValidationError) -> Response:
+        return problem("validation", invalid(exc), _stringify(exc.messages) or None)
+
+    def refusal(kind: str, wording: str):
+        return lambda exc: problem(kind, wording.format(exc.args[0]))
+
+    blueprint.register_error_handler(ValidationError, validation)
+    blueprint.register_error_handler(Conflict, refusal("conflict", conflict))
+    blueprint.register_error_handler(NotFound, refusal("not-found", missing))
+    blueprint.register_error_handler(PreconditionFailed, refusal("precondition-failed", stale))
 
 
 def init_app(app: Flask) -> None:

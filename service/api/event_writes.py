@@ -1,4 +1,7 @@
-"""Writing events: create, replace, merge-patch, delete and the atomic import."""
+"""Writing events: create, replace, merge-patch, delete and the atomic import.
+
+Validation errors and the store's refusals pass through the views; the blueprint's
+:func:`~service.errors.map_refusals` words them."""
 
 from __future__ import annotations
 
@@ -6,17 +9,37 @@ from functools import wraps
 
 import orjson
 from flask import Response, request, url_for
+from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from .. import auth, ingest
-from ..errors import ApiError
+from ..errors import ApiError, map_refusals
 from ..schemas import READ_ONLY_EVENT_FIELDS, EventOutSchema, EventSchema, ImportResultSchema, ProblemSchema
 from ..slugs import RESERVED_IDS
-from ..store import Conflict, NotFound
 from . import bodies, get_store
-from .events import blp, event_etag
+from .events import event_etag
 
+blp = Blueprint(
+    "event-writes",
+    __name__,
+    url_prefix="/api/v1",
+    description="Writing events: create, replace, merge-patch, delete and the atomic import.",
+)
 _PROBLEM = "application/problem+json"
+
+
+def _invalid(exc: ValidationError) -> str:
+    fields_ = ", ".join(f"'{k}'" for k in exc.messages) if isinstance(exc.messages, dict) else ""
+    return f"Invalid field {fields_}.".replace("field '_schema'", "body")
+
+
+map_refusals(
+    blp,
+    invalid=_invalid,
+    conflict="An event with id '{}' exists; PUT replaces it.",
+    missing="No event with id '{}'.",
+    stale="'{}' has changed; nothing was written.",
+)
 
 
 def not_reserved(view):
@@ -64,13 +87,6 @@ def _if_match(store, event_id: str) -> int | None:
     return version
 
 
-def _validation(exc: ValidationError) -> ApiError:
-    fields_ = ", ".join(f"'{k}'" for k in exc.messages) if isinstance(exc.messages, dict) else ""
-    return ApiError(
-        "validation", f"Invalid field {fields_}.".replace("field '_schema'", "body"), exc.messages
-    )
-
-
 _body_doc = {"requestBody": {"required": True, "content": {"application/json": {"schema": EventSchema}}}}
 _write_doc = {"security": [{"bearerAuth": []}]}
 
@@ -85,14 +101,9 @@ def create_event(**_):
     """Create an event (its id derived from date and title when absent)."""
     data = bodies.json_body()
     store = get_store()
-    try:
-        with store.write():
-            row = ingest.prepare_one(store, data)
-            _outcome, doc = store.upsert_event(row, create_only=True)
-    except ValidationError as exc:
-        raise _validation(exc) from None
-    except Conflict:
-        raise ApiError("conflict", f"An event with id '{data.get('id')}' exists; PUT replaces it.") from None
+    with store.write():
+        row = ingest.prepare_one(store, data)
+        _outcome, doc = store.upsert_event(row, create_only=True)
     return _event_response(doc, 201)
 
 
@@ -114,13 +125,10 @@ def replace_event(event_id):
     """Replace an event, or create it with this id."""
     data = bodies.json_body()
     store = get_store()
-    try:
-        with store.write():
-            version = _if_match(store, event_id)
-            row = ingest.prepare_one(store, data, event_id)
-            outcome, doc = store.upsert_event(row, if_version=version)
-    except ValidationError as exc:
-        raise _validation(exc) from None
+    with store.write():
+        version = _if_match(store, event_id)
+        row = ingest.prepare_one(store, data, event_id)
+        outcome, doc = store.upsert_event(row, if_version=version)
     return _event_response(doc, 201 if outcome == "created" else 200)
 
 
@@ -156,17 +164,14 @@ def patch_event(event_id):
         )
     bodies.check_patch_fields(patch, EventSchema(), READ_ONLY_EVENT_FIELDS)
     store = get_store()
-    try:
-        with store.write():
-            found = store.get_event(event_id)
-            if found is None:
-                raise ApiError("not-found", f"No event with id '{event_id}'.")
-            version = _if_match(store, event_id)
-            merged = ingest.merge_patch(ingest.writable_fields(orjson.loads(found[0])), patch)
-            row = ingest.prepare_one(store, merged, event_id)
-            _outcome, doc = store.upsert_event(row, if_version=version if version is not None else found[1])
-    except ValidationError as exc:
-        raise _validation(exc) from None
+    with store.write():
+        found = store.get_event(event_id)
+        if found is None:
+            raise ApiError("not-found", f"No event with id '{event_id}'.")
+        version = _if_match(store, event_id)
+        merged = ingest.merge_patch(ingest.writable_fields(orjson.loads(found[0])), patch)
+        row = ingest.prepare_one(store, merged, event_id)
+        _outcome, doc = store.upsert_event(row, if_version=version if version is not None else found[1])
     return _event_response(doc, 200)
 
 
@@ -186,12 +191,9 @@ def patch_event(event_id):
 def delete_event(event_id):
     """Delete an event."""
     store = get_store()
-    try:
-        with store.write():
-            version = _if_match(store, event_id)
-            store.delete_event(event_id, if_version=version)
-    except NotFound:
-        raise ApiError("not-found", f"No event with id '{event_id}'.") from None
+    with store.write():
+        version = _if_match(store, event_id)
+        store.delete_event(event_id, if_version=version)
     return Response(status=204)
 
 

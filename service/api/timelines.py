@@ -5,10 +5,9 @@ from __future__ import annotations
 import orjson
 from flask import Response, request, url_for
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
 
 from .. import auth, dates, ingest
-from ..errors import ApiError
+from ..errors import ApiError, map_refusals
 from ..schemas import (
     EventListQuerySchema,
     EventPageSchema,
@@ -18,12 +17,19 @@ from ..schemas import (
     TimelineOutSchema,
     TimelineSchema,
 )
-from ..store import OPEN_END, OPEN_START, Conflict, PreconditionFailed, utc_now
+from ..store import OPEN_END, OPEN_START, utc_now
 from . import QueryParser, bodies, get_store
 from .events import event_page
 
 blp = Blueprint("timelines", __name__, url_prefix="/api/v1", description="Timelines and their events.")
 blp.ARGUMENTS_PARSER = QueryParser()
+map_refusals(
+    blp,
+    invalid=lambda _exc: "Invalid timeline.",
+    conflict="Timeline '{}' exists; PUT replaces it.",
+    missing="No timeline '{}'.",
+    stale="Timeline '{}' has changed; nothing was written.",
+)
 _PROBLEM = "application/problem+json"
 _write_doc = {"security": [{"bearerAuth": []}]}
 _body = {"requestBody": {"required": True, "content": {"application/json": {"schema": TimelineSchema}}}}
@@ -71,10 +77,7 @@ def _load(data, slug: str | None = None) -> dict:
                 "validation", "The body's slug differs from the path's.", {"slug": ["Differs from the path."]}
             )
         data = {**data, "slug": slug}
-    try:
-        loaded = ingest.validate_timeline(data)
-    except ValidationError as exc:
-        raise ApiError("validation", "Invalid timeline.", exc.messages) from None
+    loaded = ingest.validate_timeline(data)
     if "slug" not in loaded:
         raise ApiError(
             "validation", "A timeline needs a slug.", {"slug": ["Missing data for required field."]}
@@ -112,11 +115,8 @@ def create_timeline():
     """Create a timeline."""
     loaded = _load(bodies.json_body())
     store = get_store()
-    try:
-        with store.write():
-            store.upsert_timeline(loaded, create_only=True)
-    except Conflict:
-        raise ApiError("conflict", f"Timeline '{loaded['slug']}' exists; PUT replaces it.") from None
+    with store.write():
+        store.upsert_timeline(loaded, create_only=True)
     return _response(_one(loaded["slug"]), 201)
 
 
@@ -139,13 +139,8 @@ def replace_timeline(slug):
     """Replace a timeline, or create it with this slug."""
     loaded = _load(bodies.json_body(), slug)
     store = get_store()
-    try:
-        with store.write():
-            outcome = store.upsert_timeline(loaded, if_version=_if_match_version(store, slug))
-    except PreconditionFailed:
-        raise ApiError(
-            "precondition-failed", f"Timeline '{slug}' has changed; nothing was written."
-        ) from None
+    with store.write():
+        outcome = store.upsert_timeline(loaded, if_version=_if_match_version(store, slug))
     return _response(_one(slug), 201 if outcome == "created" else 200)
 
 
@@ -178,10 +173,7 @@ def patch_timeline(slug):
         version = _if_match_version(store, slug)
         target = {k: current[k] for k in ("slug", "title", "description") if current.get(k) is not None}
         loaded = _load(ingest.merge_patch(target, patch), slug)
-        try:
-            store.upsert_timeline(loaded, if_version=version)
-        except PreconditionFailed:
-            raise ApiError("precondition-failed", f"Timeline '{slug}' has changed.") from None
+        store.upsert_timeline(loaded, if_version=version)
     return _response(_one(slug))
 
 

@@ -20,6 +20,8 @@ The problem kinds are also listed in ``info.description``, which /docs renders.
 
 from __future__ import annotations
 
+import http
+
 from apispec import BasePlugin
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
@@ -169,8 +171,6 @@ class HttpRulesPlugin(BasePlugin):
     def _ref_problem(self, responses: dict, status: int) -> None:
         """Every error response is the shared problem response of its status (an operation's
         own description of it, when it gave one, is kept in front)."""
-        import http
-
         key = str(status)
         current = responses.get(key)
         own = current.get("description") if isinstance(current, dict) else None
@@ -371,8 +371,6 @@ class TimelineApi(Api):
 
     def _register_responses(self):
         """Default responses per status (used by @blp.arguments): problems, not JSON errors."""
-        import http
-
         for status in http.HTTPStatus:
             response = {"description": status.phrase}
             if status >= 400:

@@ -17,8 +17,8 @@ class QueryParser(FlaskParser):
     """webargs' Flask parser, plus a fast path for query schemas that have one.
 
     A schema with a ``fast_load(request.args)`` method (EventListQuerySchema) answers the
-    common queries itself in a few microseconds; whatever it declines (None) is parsed the
-    full way, so every error still comes from marshmallow, worded as before.
+    common queries itself, without marshmallow's machinery; whatever it declines (None) is
+    parsed the full way, so every error still comes from marshmallow, worded as before.
     """
 
     def parse(self, argmap, req=None, *, location=None, **kwargs):

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import current_app, request
+from marshmallow import fields as ma_fields
 
 from ..errors import ApiError
 from ..jsonio import JSONError, iter_array, iter_ndjson, loads
@@ -106,9 +107,6 @@ def check_patch_fields(patch: dict, schema, ignored: tuple[str, ...] = ()) -> No
     Without this, ``{"bogus": null}`` would pass: merging removes a member that is not
     there, and the result validates. Unknown fields are errors in every write.
     """
-    from marshmallow import fields as ma_fields
-
-    from ..errors import ApiError
 
     def unknown(obj: dict, sch, top: bool) -> dict:
         """Field errors shaped as marshmallow shapes them: nested objects nest."""

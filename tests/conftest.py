@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from factories import new_store
 
 REPO = Path(__file__).resolve().parents[1]
 REPORT = REPO.parent / "shared" / "seeds" / "000_b6733ea8aba2a067.txt"
@@ -28,6 +29,12 @@ def _make_app(tmp_path: Path, seeded: bool, **extra):
 @pytest.fixture
 def app(tmp_path):
     return _make_app(tmp_path, seeded=False)
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A migrated store on a new database file of its own (no app)."""
+    return new_store(tmp_path / "store.db")
 
 
 @pytest.fixture

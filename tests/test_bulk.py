@@ -15,6 +15,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from factories import Generator
 
 from service import create_app, ingest
 from service import store as store_module
@@ -55,9 +56,7 @@ def base_db(tmp_path: Path, events: int = 40) -> Path:
 
 
 def event(i: int, **kw) -> dict:
-    from bench import generate
-
-    ev = generate.Generator(i).event(i, ["afghanistan-2021"])
+    ev = Generator(i).event(i, ["afghanistan-2021"])
     ev["id"] = f"bulk-{i:05d}"
     ev.update(kw)
     return ev
@@ -235,9 +234,7 @@ def test_raw_lines_are_parsed_where_they_are_checked(tmp_path):
 
 
 def test_pack_gives_back_to_row():
-    from bench import generate
-
-    gen = generate.Generator(3)
+    gen = Generator(3)
     events = [gen.event(i, ["x"]) for i in range(500)]
     events += [
         {"id": "plain", "date": "2021", "title": "t"},

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 import click.testing
 import pytest
+from factories import dump
 
 from service.cli import main
 
@@ -27,14 +28,6 @@ def create_token(runner, name="t1", scope="write") -> str:
     r = runner.invoke(main, ["tokens", "create", name, "--scope", scope])
     assert r.exit_code == 0, r.output
     return r.stdout.splitlines()[0]
-
-
-def dump(app) -> str:
-    conn = sqlite3.connect(app.config["DATABASE"])
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def entropy_bits(token: str) -> float:

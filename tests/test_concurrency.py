@@ -21,8 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from factories import make_token
 
-from service import auth, create_app
+from service import create_app
 from service import store as store_module
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,14 +70,7 @@ def etag_of(base, event_id):
 def server(tmp_path):
     db = tmp_path / "concurrent.db"
     create_app({"DATABASE": str(db)})  # creates the schema
-    tokens = {}
-    st = store_module.Store(str(db))
-    try:
-        for name in ("load", "doomed"):
-            tokens[name] = auth.new_token()
-            st.add_token(name, "write", auth.hash_token(tokens[name]))
-    finally:
-        st.close()
+    tokens = {name: make_token(db, name) for name in ("load", "doomed")}
     port = free_port()
     log_path = tmp_path / "gunicorn.log"
     env = dict(os.environ, TIMELINE_DATABASE=str(db), TIMELINE_WRITE_RATE_PER_MINUTE="0")

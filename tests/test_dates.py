@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 
 import pytest
+from factories import bearer, make_token
 
 from service import store
 from service.dates import (
@@ -691,13 +692,10 @@ def test_same_day_date_time_intervals_in_order_are_accepted(text):
 def test_sixteen_digit_years_keep_their_order_through_the_store(app, client):
     """Stored as day numbers, the largest Y years still sort inside the open ends, in
     every read path (pages, filters, histogram, formats), and a 17-digit year is a 422."""
-    from service import auth
-
-    token = auth.new_token()
-    store.connect(app.config["DATABASE"]).add_token("w", "write", auth.hash_token(token))
+    token = make_token(app)
     dates = ["../2021", f"Y-{MAX_YEAR}", "Y-17000000002", "2021-07-05", f"Y{MAX_YEAR}", f"Y{MAX_YEAR}/.."]
     body = [{"id": f"e{i}", "date": d, "title": d} for i, d in enumerate(dates)]
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = bearer(token)
     r = client.post("/api/v1/events/import", json=body, headers=headers)
     assert r.status_code == 200, r.get_json()
     items = client.get("/api/v1/events?limit=2").get_json()

@@ -15,9 +15,9 @@ import sqlite3
 
 import orjson
 import pytest
+from factories import Generator
 from legacy_schema import OLD_FTS, as_schema_7
 
-from bench.generate import Generator
 from service import ingest
 from service import store as store_module
 
@@ -93,35 +93,27 @@ def searches(st: store_module.Store) -> dict[str, list]:
     }
 
 
-@pytest.fixture
-def st(tmp_path):
-    st = store_module.Store(str(tmp_path / "t.db"))
-    st.migrate()
-    yield st
-    st.close()
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_every_change_keeps_the_document_it_wrote(st, seed):
-    expected = random_writes(st, seed)
+def test_every_change_keeps_the_document_it_wrote(store, seed):
+    expected = random_writes(store, seed)
     assert any(op == "delete" for op, _, _ in expected) and len(expected) > 150
-    assert feed(st) == expected
+    assert feed(store) == expected
     # The documents are stored once: only history (a change that is no longer its event's
     # latest) carries a copy.
-    current = st.conn.execute(
+    current = store.conn.execute(
         "SELECT count(*) FROM changes c JOIN events e ON e.seq = c.seq WHERE c.doc IS NULL"
     ).fetchone()[0]
-    assert current == st.event_count() > 0
+    assert current == store.event_count() > 0
     assert (
-        st.conn.execute("SELECT count(*) FROM changes WHERE doc IS NULL AND op = 'upsert'").fetchone()[0]
+        store.conn.execute("SELECT count(*) FROM changes WHERE doc IS NULL AND op = 'upsert'").fetchone()[0]
         == current
     )
 
 
 @pytest.mark.parametrize("seed", [4, 5])
-def test_the_search_index_is_the_index_of_the_stored_documents(st, seed):
-    random_writes(st, seed)
-    conn = st.conn
+def test_the_search_index_is_the_index_of_the_stored_documents(store, seed):
+    random_writes(store, seed)
+    conn = store.conn
     # What ingest inserts (and FTS5 removes, reading the view) must be the same tokens:
     # an index built from ingest's values and one built from the view are equal ...
     conn.execute(OLD_FTS.format("from_ingest"))
@@ -140,18 +132,19 @@ def test_the_search_index_is_the_index_of_the_stored_documents(st, seed):
     conn.execute("INSERT INTO events_fts (events_fts) VALUES ('integrity-check')")
 
 
-def test_an_archive_of_schema_7_migrates_to_the_same_feed_and_searches(st):
-    random_writes(st, 6)
-    before_feed, before_searches = feed(st), searches(st)
-    as_schema_7(st.conn)
+def test_an_archive_of_schema_7_migrates_to_the_same_feed_and_searches(store):
+    random_writes(store, 6)
+    before_feed, before_searches = feed(store), searches(store)
+    as_schema_7(store.conn)
     assert (
-        st.conn.execute("SELECT count(*) FROM changes WHERE doc IS NULL AND op = 'upsert'").fetchone()[0] == 0
+        store.conn.execute("SELECT count(*) FROM changes WHERE doc IS NULL AND op = 'upsert'").fetchone()[0]
+        == 0
     )
-    assert st.migrate() == 1
-    assert feed(st) == before_feed
-    assert searches(st) == before_searches and before_searches["report"]
+    assert store.migrate() == 1
+    assert feed(store) == before_feed
+    assert searches(store) == before_searches and before_searches["report"]
     # Changes written before the migration keep their copies; later writes follow the new
     # rule, and the feed stays whole through both.
-    more = random_writes(st, 7, writes=120)
-    assert feed(st) == before_feed + more
-    assert instances(st.conn, "events_fts") == index_from_view(st.conn)
+    more = random_writes(store, 7, writes=120)
+    assert feed(store) == before_feed + more
+    assert instances(store.conn, "events_fts") == index_from_view(store.conn)

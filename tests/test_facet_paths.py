@@ -12,9 +12,9 @@ import random
 
 import pytest
 import varied_archive
+from factories import TIMELINES, Generator, new_store
 from legacy_schema import as_schema_7
 
-from bench.generate import TIMELINES, Generator
 from service import dates, ingest
 from service import store as store_module
 from service.store import Filters, planner
@@ -124,8 +124,7 @@ def stored(st) -> list[tuple]:
 
 
 def test_day_counts_stay_exact_through_creates_updates_and_deletes(tmp_path):
-    st = store_module.connect(str(tmp_path / "timeline.db"))
-    st.migrate()
+    st = new_store(tmp_path / "timeline.db")
     r = random.Random(11)
     gen = Generator(9)
     slugs = [t["slug"] for t in TIMELINES]
@@ -149,8 +148,7 @@ def test_day_counts_stay_exact_through_creates_updates_and_deletes(tmp_path):
 
 def test_migration_counts_an_existing_archive(tmp_path):
     """A database made before the counts existed (schema 5) gets them right when migrated."""
-    st = store_module.connect(str(tmp_path / "old.db"))
-    st.migrate()
+    st = new_store(tmp_path / "old.db")
     gen = Generator(2)
     ingest.import_items(st, [gen.event(i, []) for i in range(300)])
     as_schema_7(st.conn)

@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 
 import pytest
+from factories import Generator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
@@ -375,9 +376,7 @@ def test_the_fast_path_takes_valid_events_of_the_common_shape(event):
 
 
 def test_fast_path_takes_the_seed_and_the_bench_events():
-    from bench import generate
-
-    gen = generate.Generator(5)
+    gen = Generator(5)
     events = json.loads(SEED.read_text("utf-8")) + [gen.event(i, ["bench-wars"]) for i in range(3000)]
     for event in events:
         got = fastcheck.load_event(event)

@@ -12,8 +12,8 @@ import random
 from urllib.parse import quote, urlsplit
 
 import pytest
+from factories import TIMELINES, Generator
 
-from bench.generate import TIMELINES, Generator
 from service import create_app, ingest
 from service import store as store_module
 

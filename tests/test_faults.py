@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 
 import pytest
+from factories import make_token
 
-from service import auth, create_app, ingest
+from service import create_app, ingest
 from service import store as store_module
 
 REPO = Path(__file__).resolve().parents[1]
@@ -116,7 +117,7 @@ def database(tmp_path):
     app = create_app({"TESTING": True, "DATABASE": str(db)})
     with app.app_context():
         ingest.load_seed_dir(app)
-    store_module.connect(str(db)).add_token("faults", "write", auth.hash_token(TOKEN))
+    make_token(db, "faults", token=TOKEN)
     store_module.close_all()
     return db
 

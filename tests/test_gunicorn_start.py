@@ -12,23 +12,22 @@ import sys
 import time
 from pathlib import Path
 
+from factories import Generator, new_store
 from legacy_schema import as_schema_7
 from test_faults import _free_port, _request, _start
 
-from bench.generate import Generator
 from service import ingest
 from service import store as store_module
 
 
 def test_the_master_migrates_an_old_archive_before_the_workers_boot(tmp_path):
     db = tmp_path / "old.db"
-    st = store_module.Store(str(db))
-    st.migrate()
+    st = new_store(db)
     gen = Generator(3)
     ingest.import_items(st, [gen.event(i, []) for i in range(50)])
     feed = st.changes(0, 1000)
     as_schema_7(st.conn)
-    st.close()
+    store_module.close_all()
     log = tmp_path / "gunicorn.log"
     port = _free_port()
     proc = _start(db, port, log, log_level="INFO")

@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from factories import dump, make_token
 
-from service import auth, create_app, ingest
+from service import create_app, ingest
 from service import store as store_module
 
 WRITE = "tl_hostile-write-0123456789abcdefABCDEFGHIJKL"
@@ -576,9 +577,8 @@ def hostile_app(tmp_path_factory):
     app = create_app({"TESTING": True, "DATABASE": str(path), "WRITE_RATE_PER_MINUTE": 0})
     with app.app_context():
         ingest.load_seed_dir(app)
-    store = store_module.connect(app.config["DATABASE"])
-    store.add_token("hostile-write", "write", auth.hash_token(WRITE))
-    store.add_token("hostile-read", "read", auth.hash_token(READ))
+    make_token(app, "hostile-write", "write", WRITE)
+    make_token(app, "hostile-read", "read", READ)
     client = app.test_client()
     # Use both tokens once first: a token's last use is recorded at most once a minute, and
     # that bookkeeping is not what the dump below is about.
@@ -587,13 +587,9 @@ def hostile_app(tmp_path_factory):
     return app
 
 
-def _dump(app) -> str:
-    return "\n".join(store_module.connect(app.config["DATABASE"]).conn.iterdump())
-
-
 @pytest.fixture(scope="module")
 def dump_before(hostile_app):
-    return _dump(hostile_app)
+    return dump(hostile_app)
 
 
 def test_there_are_at_least_a_hundred_cases():
@@ -622,7 +618,7 @@ def test_hostile_request(hostile_app, dump_before, name, method, path, options, 
 
 def test_the_database_is_unchanged(hostile_app, dump_before):
     """Runs after every hostile request above (pytest keeps file order)."""
-    assert _dump(hostile_app) == dump_before
+    assert dump(hostile_app) == dump_before
     assert (
         store_module.connect(hostile_app.config["DATABASE"])
         .conn.execute("PRAGMA integrity_check")

@@ -9,8 +9,9 @@ import logging
 import zlib
 
 import pytest
+from factories import bearer, dump, make_token
 
-from service import auth, create_app, ingest
+from service import create_app, ingest
 from service import store as store_module
 
 TOKEN = "tl_hygiene-token-0123456789abcdefABCDEFGHIJ"
@@ -35,9 +36,8 @@ def app(tmp_path):
     app = _app(tmp_path)
     with app.app_context():
         ingest.load_seed_dir(app)
-    store = store_module.connect(app.config["DATABASE"])
-    store.add_token("hygiene", "write", auth.hash_token(TOKEN))
-    store.add_token("other", "write", auth.hash_token(OTHER))
+    make_token(app, "hygiene", token=TOKEN)
+    make_token(app, "other", token=OTHER)
     return app
 
 
@@ -47,12 +47,7 @@ def client(app):
 
 
 def _auth(token=TOKEN, **headers):
-    return {"Authorization": f"Bearer {token}", **headers}
-
-
-def _dump(app):
-    conn = store_module.connect(app.config["DATABASE"]).conn
-    return "\n".join(conn.iterdump())
+    return bearer(token, **headers)
 
 
 # --------------------------------------------------------------------------- headers
@@ -191,7 +186,7 @@ def test_preflight_for_a_method_the_path_does_not_take(client):
 
 
 def test_a_write_from_an_origin_not_configured_is_403_and_changes_nothing(app, client):
-    before = _dump(app)
+    before = dump(app)
     for method, path in (
         ("post", "/api/v1/events"),
         ("put", "/api/v1/events/x-1"),
@@ -204,7 +199,7 @@ def test_a_write_from_an_origin_not_configured_is_403_and_changes_nothing(app, c
         )
         assert response.status_code == 403, (method, path)
         assert response.get_json()["type"] == "/problems/forbidden"
-    assert _dump(app) == before
+    assert dump(app) == before
 
 
 def test_a_write_from_a_configured_origin_or_without_origin_works(client):
@@ -360,7 +355,7 @@ def _limited_app(tmp_path, rate):
     store = store_module.connect(app.config["DATABASE"])
     for name, token in (("hygiene", TOKEN), ("other", OTHER)):
         if not any(t["name"] == name for t in store.list_tokens()):
-            store.add_token(name, "write", auth.hash_token(token))
+            make_token(app, name, token=token)
     return app
 
 

@@ -4,32 +4,18 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
+from factories import dump, headers_for, new_store
 
-from service import auth, create_app
+from service import create_app
 from service import store as store_module
 from service.cli import main
 
 IMPORT = "/api/v1/events/import"
 SEED = Path(__file__).resolve().parents[1] / "seed"
 READ_ONLY = ("created_at", "updated_at")
-
-
-def make_token(app, name="importer", scope="write") -> str:
-    token = auth.new_token()
-    store_module.connect(app.config["DATABASE"]).add_token(name, scope, auth.hash_token(token))
-    return token
-
-
-def dump(app) -> str:
-    conn = sqlite3.connect(app.config["DATABASE"])
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def item(i: int, **kw):
@@ -60,12 +46,12 @@ def strip(events):
 
 @pytest.fixture
 def auth_headers(app):
-    return {"Authorization": f"Bearer {make_token(app)}"}
+    return headers_for(app)
 
 
 @pytest.fixture
 def seeded_headers(seeded_app):
-    return {"Authorization": f"Bearer {make_token(seeded_app)}"}
+    return headers_for(seeded_app)
 
 
 def post_json(client, headers, items, query=""):
@@ -232,7 +218,7 @@ def small_app(tmp_path):
 @pytest.mark.parametrize("flavour", ["json", "ndjson"])
 def test_import_body_limit_is_configurable(small_app, flavour):
     client = small_app.test_client()
-    headers = {"Authorization": f"Bearer {make_token(small_app)}"}
+    headers = headers_for(small_app)
     before = dump(small_app)
     send = post_json if flavour == "json" else post_ndjson
     r = send(client, headers, [item(i) for i in range(40)])
@@ -266,7 +252,7 @@ def test_import_over_one_mebibyte_is_accepted(client, auth_headers):
 def rich_app(seeded_app):
     """The seed plus events that stress every format: BCE, open ends, commas, quotes, ; and \\."""
     client = seeded_app.test_client()
-    headers = {"Authorization": f"Bearer {make_token(seeded_app, 'rich')}"}
+    headers = headers_for(seeded_app, name="rich")
     extra = [
         {
             "id": "ides",
@@ -456,7 +442,6 @@ def test_bad_timeline_in_seed_names_file_item_field(app, tmp_path):
 def test_parallel_validation_gives_the_same_result_and_errors(app, tmp_path):
     """The command line's two-process pipeline writes and refuses exactly what one process does."""
     from service import ingest as ingest_module
-    from service import store as store_module
 
     items = [
         {
@@ -473,8 +458,7 @@ def test_parallel_validation_gives_the_same_result_and_errors(app, tmp_path):
     counts = ingest_module.import_items(st, items, parallel=True)
     assert counts.created == 2501
     docs = [(e["id"], e["date"], e["start"], e["tags"]) for e in map(json.loads, st.iter_events())]
-    other = store_module.connect(str(tmp_path / "other.db"))
-    other.migrate()
+    other = new_store(tmp_path / "other.db")
     ingest_module.import_items(other, items, parallel=False)
     assert docs == [(e["id"], e["date"], e["start"], e["tags"]) for e in map(json.loads, other.iter_events())]
     bad = items[:1200] + [{"date": "2021-02-30", "title": "x"}] + items[1200:1300] + [{"title": ""}]

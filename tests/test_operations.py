@@ -10,8 +10,9 @@ import time
 
 import orjson
 import pytest
+from factories import make_token
 
-from service import auth, create_app, ingest
+from service import create_app, ingest
 from service import store as store_module
 from service.cli import main
 
@@ -41,6 +42,7 @@ def test_readyz_503_when_the_schema_is_behind(app):
     )
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
     assert response.get_json()["type"] == "/problems/not-ready"
     assert "schema" in response.get_json()["detail"]
     assert app.test_client().get("/healthz").status_code == 200  # alive, just not ready
@@ -64,7 +66,7 @@ def _events(path) -> dict[str, int]:
 
 def test_backup_while_serving_writes_and_restore(tmp_path, live_server_factory):
     base, app = live_server_factory(tmp_path / "live")
-    store_module.connect(app.config["DATABASE"]).add_token("ops", "write", auth.hash_token(TOKEN))
+    make_token(app, "ops", token=TOKEN)
     import requests
 
     session = requests.Session()

@@ -22,12 +22,13 @@ import tempfile
 
 import pytest
 import schemathesis
+from factories import make_token
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.modes import GenerationMode
 
-from service import auth, create_app, ingest
+from service import create_app, ingest
 from service import store as store_module
 
 WRITE = "tl_schemathesis-write-token-0123456789abcdefABCDEF"
@@ -106,9 +107,7 @@ def _server():
         )
         with app.app_context():
             ingest.load_seed_dir(app)
-        store_module.connect(app.config["DATABASE"]).add_token(
-            "schemathesis", "write", auth.hash_token(WRITE)
-        )
+        make_token(app, "schemathesis", token=WRITE)
         config = SchemathesisConfig.from_dict(
             {
                 "auth": {"openapi": {"bearerAuth": {"bearer": WRITE}}},

@@ -6,28 +6,20 @@ import json
 import random
 
 import pytest
-
-from service import auth
-from service import store as store_module
+from factories import headers_for
 
 TL = "/api/v1/timelines"
 EVENTS = "/api/v1/events"
 
 
-def make_token(app, name="tl-writer", scope="write") -> str:
-    token = auth.new_token()
-    store_module.connect(app.config["DATABASE"]).add_token(name, scope, auth.hash_token(token))
-    return token
-
-
 @pytest.fixture
 def h(app):
-    return {"Authorization": f"Bearer {make_token(app)}"}
+    return headers_for(app)
 
 
 @pytest.fixture
 def sh(seeded_app):
-    return {"Authorization": f"Bearer {make_token(seeded_app)}"}
+    return headers_for(seeded_app)
 
 
 def all_events(client, path=EVENTS, query="") -> list[dict]:
@@ -139,7 +131,7 @@ def test_timeline_validation_names_the_field(client, h, body, field):
 
 def test_timeline_writes_need_a_token(app, client):
     assert client.post(TL, json={"slug": "x", "title": "x"}).status_code == 401
-    reader = {"Authorization": f"Bearer {make_token(app, 'r', 'read')}"}
+    reader = headers_for(app, "read")
     assert client.post(TL, json={"slug": "x", "title": "x"}, headers=reader).status_code == 403
     assert client.delete(f"{TL}/x", headers=reader).status_code == 403
 

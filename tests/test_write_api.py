@@ -9,17 +9,9 @@ import json
 import time
 
 import pytest
-
-from service import auth
-from service import store as store_module
+from factories import bearer, make_token
 
 EVENTS = "/api/v1/events"
-
-
-def make_token(app, name: str, scope: str) -> str:
-    token = auth.new_token()
-    store_module.connect(app.config["DATABASE"]).add_token(name, scope, auth.hash_token(token))
-    return token
 
 
 class Writer:
@@ -30,7 +22,7 @@ class Writer:
         self.token = token
 
     def headers(self, extra=None):
-        return {"Authorization": f"Bearer {self.token}", **(extra or {})}
+        return bearer(self.token, **(extra or {}))
 
     def post(self, body, path=EVENTS, headers=None, **kw):
         return self.client.post(path, json=body, headers=self.headers(headers), **kw)

@@ -7,14 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench.generate import TIMELINES, Generator
+from factories import TIMELINES, Generator, new_store
+
 from service import ingest
 from service import store as store_module
 
 
 def build(path: Path, seed: int, events: int, extra: list[dict[str, Any]]) -> store_module.Store:
-    st = store_module.connect(str(path))
-    st.migrate()
+    st = new_store(path)
     with st.write():
         for tl in TIMELINES:
             st.upsert_timeline(ingest.validate_timeline(tl))

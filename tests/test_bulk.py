@@ -305,6 +305,7 @@ def _import_then_hang(path: str, marker: str, items: list) -> None:
     )
 
 
+@pytest.mark.slow  # a subprocess killed mid-import
 def test_sigkill_after_the_indexes_were_dropped_leaves_the_database_as_it_was(tmp_path):
     """The index drop, the FTS setting and every written chunk are in the import's one
     transaction: a SIGKILL in the middle leaves the database exactly as before, intact."""

@@ -124,6 +124,7 @@ def script(name: str, *args: str, env: dict, cwd: Path | None = None) -> subproc
     return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow  # runs the console script in subprocesses
 def test_console_script_end_to_end(tmp_path):
     """The installed `timeline` script: create a token in a fresh database, list it, revoke it."""
     env = dict(os.environ, TIMELINE_DATABASE=str(tmp_path / "cli.db"))
@@ -225,6 +226,7 @@ def test_help_has_no_flask_boilerplate():
     assert "--version" in text and "TIMELINE_DATABASE" in text and "--create" in text
 
 
+@pytest.mark.slow  # runs the console scripts in subprocesses
 def test_flask_cli_has_the_same_commands(tmp_path):
     """The contract: `flask --app service ...` works as well as `timeline ...`."""
     env = dict(os.environ, TIMELINE_DATABASE=str(tmp_path / "f.db"))

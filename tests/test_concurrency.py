@@ -26,6 +26,8 @@ from factories import make_token
 from service import create_app
 from service import store as store_module
 
+pytestmark = pytest.mark.slow  # load: gunicorn with 4 workers under concurrent writers
+
 REPO = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 THREADS = 16

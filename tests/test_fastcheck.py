@@ -348,6 +348,7 @@ def any_event(draw):
 # --------------------------------------------------------------------------- properties
 
 
+@pytest.mark.slow  # property-heavy (hypothesis)
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(any_event())
 def test_fast_path_equals_the_schema_or_declines(event):
@@ -367,6 +368,7 @@ def test_fast_path_equals_the_schema_or_declines(event):
         assert same(loaded, expected)
 
 
+@pytest.mark.slow  # property-heavy (hypothesis)
 @settings(max_examples=400, deadline=None)
 @given(valid_event())
 def test_the_fast_path_takes_valid_events_of_the_common_shape(event):
@@ -434,6 +436,7 @@ def test_values_are_normalised_like_the_schema():
     assert list(got["location"]) == ["name", "country", "lat", "lon"]
 
 
+@pytest.mark.slow  # property-heavy (hypothesis)
 @settings(max_examples=500, deadline=None)
 @given(
     st.one_of(

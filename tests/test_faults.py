@@ -22,6 +22,8 @@ from factories import make_token
 from service import create_app, ingest
 from service import store as store_module
 
+pytestmark = pytest.mark.slow  # gunicorn killed in the middle of a 50,000-event import
+
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "tl_faults-token-0123456789abcdefABCDEFGHIJKL"
 BULK = 50_000

@@ -12,12 +12,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from factories import Generator, new_store
 from legacy_schema import as_schema_7
 from test_faults import _free_port, _request, _start
 
 from service import ingest
 from service import store as store_module
+
+pytestmark = pytest.mark.slow  # starts gunicorn
 
 
 def test_the_master_migrates_an_old_archive_before_the_workers_boot(tmp_path):

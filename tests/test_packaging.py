@@ -7,11 +7,14 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from service import ingest
 
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # builds a wheel in a subprocess
 def test_wheel_ships_seed_and_static_files(tmp_path):
     subprocess.run(
         [

@@ -7,6 +7,7 @@ check that a declined query still gets marshmallow's error through HTTP.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
@@ -94,6 +95,7 @@ def full_load(args: MultiDict):
         return "invalid"
 
 
+@pytest.mark.slow  # property-heavy (hypothesis, 2000 queries)
 def test_fast_load_equals_the_full_load_whenever_it_answers():
     answered: list[dict] = []
 

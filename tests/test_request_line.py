@@ -69,6 +69,7 @@ def gunicorn_server(tmp_path_factory):
         proc.wait(timeout=10)
 
 
+@pytest.mark.slow  # starts gunicorn
 @pytest.mark.parametrize("length,status", [(8191, 200), (LIMIT, 200), (LIMIT + 1, 414)])
 def test_gunicorn_serves_request_lines_up_to_16_kib(gunicorn_server, length, status):
     target = _target_of_length(length)

@@ -31,6 +31,8 @@ from schemathesis.generation.modes import GenerationMode
 from service import create_app, ingest
 from service import store as store_module
 
+pytestmark = pytest.mark.slow  # property-heavy: thousands of generated requests
+
 WRITE = "tl_schemathesis-write-token-0123456789abcdefABCDEF"
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", 60))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from service.errors import KINDS
+
+pytestmark = pytest.mark.slow  # a real browser
 
 
 def test_docs_render_offline_under_csp(browser, live_server):

@@ -18,6 +18,8 @@ import pytest
 
 from service import formats
 
+pytestmark = pytest.mark.slow  # a real browser
+
 REPO = Path(__file__).resolve().parents[2]
 NODE_MODULES = REPO / "node_modules"
 TIMELINEJS = NODE_MODULES / "@knight-lab" / "timelinejs" / "dist"

@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.usefixtures("live_server")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("live_server")]  # slow: a real browser
 
 # The seed's events lie in 1990–2021; this window holds its 2021 spring and summer.
 SUMMER_2021 = "from=2021-03-01&to=2021-08-31"

@@ -20,6 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from test_gunicorn_start import serve
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,6 +59,7 @@ def test_the_tour_names_the_cli_by_its_path_and_files_that_exist():
         assert (REPO / name).is_file(), f"the tour names {name}, which is not in the repository"
 
 
+@pytest.mark.slow  # timeline serve and curl in subprocesses
 def test_every_command_of_the_quick_tour_works_in_order(tmp_path):
     script = tour_commands()
     assert "127.0.0.1:8000" in script

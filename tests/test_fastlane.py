@@ -209,3 +209,10 @@ def test_an_error_in_the_lane_raises_under_testing_and_falls_back_otherwise(apps
     production = create_app({"DATABASE": db, "FAST_LANE": 1})
     response = production.test_client().get("/api/v1/events/open-start")
     assert response.status_code == 200 and production.wsgi_app.app.served == 0
+
+
+def test_an_app_that_routes_by_host_gets_no_lane(tmp_path):
+    from service.web.fastlane import routes
+
+    app = create_app({"DATABASE": str(tmp_path / "t.db"), "TESTING": True, "SERVER_NAME": "example.org"})
+    assert routes(app) == ({}, {})

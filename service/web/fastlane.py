@@ -96,6 +96,8 @@ def routes(app) -> tuple[dict, dict]:
     rules = list(app.url_map.iter_rules())
     static: dict[str, object] = {}
     dynamic: dict[str, tuple[object, frozenset[str]]] = {}
+    if app.url_map.host_matching or app.config.get("SERVER_NAME"):
+        return static, dynamic  # routing by host: Flask's alone
     for rule in rules:
         answer = getattr(app.view_functions.get(rule.endpoint), "fast_lane", None)
         if answer is None or "GET" not in rule.methods:

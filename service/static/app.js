@@ -1,6 +1,6 @@
 /*
  * Timeline widget: draws the service's events on a zoomable, pannable vis-timeline and
- * loads only the visible window from the public API (/api/v1/events with from/to).
+ * loads only what the visible window needs from the public API.
  *
  * It runs in two ways, with the same code:
  *   - on the service's own page (index.html), which keeps its state in the URL query;
@@ -9,6 +9,13 @@
  *     marked data-timeline-widget (or creates one where the script tag stands).
  * Every URL is resolved against this script's own URL, so a path prefix or another
  * origin works. No inline scripts, no eval, no inline styles: it runs under a strict CSP.
+ *
+ * What a view fetches is bounded whatever the archive's size: one histogram of the
+ * window's neighbourhood (cached), then either the window's events (when the histogram
+ * says there are at most DENSITY_BUDGET) or, in a dense window, a few of the most
+ * important events of each slice of it (SLICE_LIMIT each) over the histogram's density
+ * bands. The first view is the smallest window holding most events (FIRST_VIEW_SHARE),
+ * found from one histogram of the whole archive refined inside that window.
  */
 (function () {
   "use strict";
@@ -22,13 +29,28 @@
   var DAY = 86400000;
   var YEAR = 365.2425 * DAY;
   var PAGE_LIMIT = 500;
-  var MAX_PAGES = 2;            // pages followed per cell: at most 1,000 events per cell
-  var DENSITY_BUDGET = 400;     // events starting in one window we are willing to load
-  var DRAW_LIMIT = 250;         // items vis-timeline stacks smoothly (about 1 ms each)
-  var OVERVIEW_LIMIT = 3000;    // beyond this even at importance 5, draw counts instead
+  var MAX_PAGES = 2;            // pages followed per cell of a sparse window
+  var DENSITY_BUDGET = 400;     // events starting in a window that we load whole
+  var SLICE_LIMIT = 25;         // events per slice of a dense window (the most important)
+  var LONG_LIMIT = 40;          // month-or-longer events per dense window
+  var DRAW_LIMIT = 160;         // items drawn at once: the most important first
   var LIST_LIMIT = 300;         // rows in the accessible list
-  var DEBOUNCE_MS = 250;
-  var CACHE_CELLS = 80;
+  var SEARCH_LIMIT = 100;       // search results per page
+  var STORY_PAGES = 4;          // story mode reads at most 4 pages of 500 events
+  var EXACT_COUNTS = 20000;     // up to this many events, outside counts are exact (API counts)
+  var FIRST_VIEW_SHARE = 0.8;   // the first view holds at least this share of the events
+  var MIN_VIEW_DAYS = 14;
+  var CLUSTER_PX = 24;          // events closer than this on screen may cluster
+  var CLUSTER_MIN = 6;          // a cluster holds more than this many events
+  var CLUSTER_OPEN_DAYS = 45;   // at this zoom or closer, groups of up to CLUSTER_OPEN_MAX open
+  var CLUSTER_OPEN_MAX = 12;
+  var LABEL_MAX = 640;          // widest label (px); narrower on small screens
+  var LABEL_MIN = 120;          // a label with less room than this is shortened (ellipsis)
+  var DEBOUNCE_MS = 80;
+  var CACHE_MAX = 240;
+  // Share of events at importance >= 1..5 assumed when a dense window must pick a level
+  // before it has seen its events (a typical archive: most events are of importance 3).
+  var IMPORTANCE_SHARE = [1, 0.9, 0.7, 0.25, 0.07];
 
   /* ---------- dates: ISO days (with BCE years) <-> UTC Date ---------- */
 
@@ -63,9 +85,13 @@
   function pad(n, w) { var s = String(Math.abs(n)); while (s.length < w) s = "0" + s; return s; }
 
   function formatDay(date) {
-    var y = date.getUTCFullYear();
-    return (y < 0 ? "-" : "") + pad(y, 4) + "-" + pad(date.getUTCMonth() + 1, 2) + "-" + pad(date.getUTCDate(), 2);
+    var d = date instanceof Date ? date : new Date(date);
+    var y = d.getUTCFullYear();
+    return (y < 0 ? "-" : "") + pad(y, 4) + "-" + pad(d.getUTCMonth() + 1, 2) + "-" + pad(d.getUTCDate(), 2);
   }
+
+  function floorDay(ms) { return Math.floor(ms / DAY) * DAY; }
+  function ceilDay(ms) { return Math.ceil(ms / DAY) * DAY; }
 
   function yearLabel(y) { return y > 0 ? String(y) : (1 - y) + " BC"; }
 
@@ -76,8 +102,11 @@
       if (!opts || d.getUTCFullYear() < 1) return yearLabel(d.getUTCFullYear());
       return d.toLocaleDateString("en-GB", Object.assign({ timeZone: "UTC" }, opts));
     }
-    return one(a) + " – " + one(new Date(b - 1));
+    var first = one(new Date(a)), last = one(new Date(b - 1));
+    return first === last ? first : first + " – " + last;
   }
+
+  function plural(n, one, many) { return n.toLocaleString("en") + " " + (n === 1 ? one : many); }
 
   /* ---------- small DOM helpers (text only: event data never becomes HTML) ---------- */
 
@@ -111,6 +140,52 @@
       });
   }
 
+  function sumN(h) { return h.reduce(function (a, b) { return a + b.n; }, 0); }
+
+  // Buckets {s, e, n} (start ms, end ms exclusive, count): events starting in [from, to),
+  // assuming an even spread inside a bucket.
+  function countIn(h, from, to) {
+    var n = 0;
+    for (var i = 0; i < h.length; i++) {
+      var b = h[i];
+      if (b.e <= from || b.s >= to) continue;
+      n += b.n * (Math.min(b.e, to) - Math.max(b.s, from)) / (b.e - b.s);
+    }
+    return n;
+  }
+
+  // The shortest run of consecutive buckets holding at least `target` events.
+  function smallestWindow(h, target) {
+    var best = null, sum = 0, i = 0;
+    for (var j = 0; j < h.length; j++) {
+      sum += h[j].n;
+      while (i < j && sum - h[i].n >= target) { sum -= h[i].n; i++; }
+      if (sum >= target && (!best || h[j].e - h[i].s < best.e - best.s)) best = { s: h[i].s, e: h[j].e, n: sum };
+    }
+    return best;
+  }
+
+  // A histogram interval giving at most a few hundred buckets over `span` ms.
+  function intervalFor(span) {
+    var days = span / DAY;
+    if (days <= 400) return "day";
+    if (days <= 40 * 366) return "month";
+    if (days <= 400 * 366) return "year";
+    if (days <= 4000 * 366) return "decade";
+    return "century";
+  }
+
+  // The precision in words, so that it never rests on a shape or a colour alone.
+  function precisionWords(e) {
+    var interval = /\//.test(e.date || "") || (e.precision === "day" && e.start && e.end && e.start !== e.end);
+    var words = (interval ? "a span, dated to the " : "dated to the ") + (e.precision || "day");
+    if (e.approximate) words += ", approximate";
+    if (e.uncertain) words += ", uncertain";
+    if (!e.start) words += ", start unknown";
+    if (!e.end) words += ", end open";
+    return words;
+  }
+
   /* ---------- the widget ---------- */
 
   function Widget(root) {
@@ -120,19 +195,22 @@
     var state = readInitialState(root, syncUrl);
     var ui = buildUi(root);
     var items = new vis.DataSet();
-    var cache = new Map();          // cell key -> {items, truncated}
-    var inflight = new Map();       // cell key -> {promise, controller}
-    var histograms = new Map();     // filter key + level -> Promise(buckets|null)
-    var floors = new Map();         // filter key + cell size -> lowest level not truncated
+    var cache = new Map();          // request URL -> Promise(body); oldest evicted first
     var bounds = new WeakMap();     // event -> [start ms, end ms], parsed once per event
-    var generation = 0;
-    var current = [];               // events of the loaded cells, chronological
-    var mode = "events";
+    var generation = 0;             // the latest window load
+    var searchGen = 0, storyGen = 0;
+    var current = [];               // events loaded for the window, chronological
+    var view = null;                // what the last load found: window, density, level
+    var outside = null;             // counts of events before and after the window
+    var search = null;              // {q, items, next, total}
+    var story = null;               // {events, index}
     var lastFocus = null;
     var detailController = null;
+    var revealPending = false;      // scroll the selected item into sight after the next draw
+    var drawSeq = 0;
 
     var timeline = new vis.Timeline(ui.canvas, items, {
-      height: "100%",
+      minHeight: 200,
       stack: true,
       showCurrentTime: false,
       selectable: true,
@@ -142,230 +220,271 @@
       min: makeDate(-9999, 1, 1),
       max: makeDate(9999, 12, 31),
       orientation: { axis: "top", item: "top" },
-      margin: { item: { horizontal: 6, vertical: 6 }, axis: 8 },
+      margin: { item: { horizontal: 8, vertical: 3 }, axis: 4 },
       locale: "en",
       moment: function (d) { return (vis.moment || window.moment)(d).utc(); },
       format: { minorLabels: minorLabel, majorLabels: majorLabel },
       template: itemTemplate,
-      tooltip: { followMouse: false, overflowMethod: "cap" },
+      order: itemOrder,
       xss: { disabled: false }
     });
 
     var scheduleLoad = debounce(load, DEBOUNCE_MS);
     var ready = false;              // vis reports its default window before start() sets ours
-    timeline.on("rangechanged", function () { if (ready) scheduleLoad(); });
-    timeline.on("select", function (props) {
-      if (props.items && props.items.length) openDetail(String(props.items[0]), null);
+    var rangeEndedAt = 0;
+    timeline.on("rangechanged", function () {
+      if (!ready) return;
+      rangeEndedAt = performance.now();
+      scheduleLoad();
     });
+    timeline.on("select", function (props) {
+      var id = props.items && props.items.length ? String(props.items[0]) : null;
+      if (!id) return;
+      var item = items.get(id);
+      if (item && item.cluster) { openCluster(item.cluster); return; }
+      if (item && item.ev) chooseEvent(id, null);
+    });
+    timeline.on("changed", afterDraw);
     wireControls();
+    sizeCanvas();
 
     start();
-    return { timeline: timeline, reload: load };
+    return {
+      timeline: timeline, reload: load, fit: function () { fitToData(false); },
+      openStory: openStory, state: state
+    };
 
-    /* --- start-up: filters, facets, initial window --- */
+    /* --- start-up: filters, facets, title, initial window --- */
 
     function start() {
       ready = true;
       ui.q.value = state.q;
       loadFacets();
-      if (state.from && state.to) {
-        timeline.setWindow(state.from, state.to, { animation: false });
-        load();
-      } else {
-        fitToData(false);
-      }
-      if (state.id) openDetail(state.id, null, !(state.from && state.to));
+      loadTimelineTitle();
+      if (state.q) runSearch(false);
+      if (state.story) openStory(state.story);
+      else if (state.from && state.to) moveWindow(state.from, state.to, false);
+      else if (!state.id) fitToData(false);
+      if (state.id && !state.story) openDetail(state.id, null, !(state.from && state.to));
     }
 
     function filterParams(u) {
       if (state.q) u.searchParams.set("q", state.q);
       state.tags.forEach(function (t) { u.searchParams.append("tag", t); });
       state.actors.forEach(function (a) { u.searchParams.append("actor", a); });
+      state.timelines.forEach(function (t) { u.searchParams.append("timeline", t); });
       return u;
     }
 
-    function filterKey() { return JSON.stringify([state.q, state.tags, state.actors]); }
+    function eventsUrl(params) {
+      var u = filterParams(new URL("events", api));
+      Object.keys(params).forEach(function (k) {
+        var v = params[k];
+        if (Array.isArray(v)) v.forEach(function (x) { u.searchParams.append(k, x); });
+        else if (v !== null && v !== undefined) u.searchParams.set(k, v);
+      });
+      return u;
+    }
+
+    // GET a JSON body once per URL (the API's answers for a given URL change rarely).
+    function cachedJSON(u) {
+      var key = String(u);
+      if (cache.has(key)) {
+        var hit = cache.get(key);
+        cache.delete(key); cache.set(key, hit);   // most recently used last
+        return hit;
+      }
+      var p = getJSON(u);
+      cache.set(key, p);
+      p.catch(function () { cache.delete(key); });
+      while (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value);
+      return p;
+    }
+
+    // Start histogram of the current filters: buckets {s, e, n}, or null when unavailable.
+    function histogram(interval, from, to) {
+      var u = filterParams(new URL("events/histogram", api));
+      u.searchParams.set("interval", interval);
+      if (from !== undefined && from !== null) u.searchParams.set("from", formatDay(from));
+      if (to !== undefined && to !== null) u.searchParams.set("to", formatDay(+to - DAY));
+      return cachedJSON(u).then(function (body) {
+        return (body.buckets || []).map(function (b) {
+          var s = parseDay(b.start), e = parseAfter(b.end);
+          return s && e ? { s: +s, e: +e, n: b.count } : null;
+        }).filter(Boolean);
+      }, function () { return null; });
+    }
+
+    /* --- the first view: where most of the events are --- */
 
     function fitToData(animate) {
-      extent().then(function (ext) {
-        if (!ext) { setStatus("No events match.", "empty"); return; }
-        var pad = Math.max((ext[1] - ext[0]) * 0.04, 15 * DAY);
-        timeline.setWindow(new Date(ext[0] - pad), new Date(+ext[1] + pad), { animation: animate });
-        load();
+      storyWindow().then(function (w) {
+        if (!w) { setStatus("No events match.", "empty"); renderList(); return; }
+        moveWindow(new Date(w[0]), new Date(w[1]), animate);
       }).catch(function (err) { if (!isAbort(err)) showError(err); });
     }
 
-    // The data's extent: from the year histogram, else the first and the last event.
-    function extent() {
-      return histogram(1).then(function (h) {
-        if (h && h.length) return [parseDay(h[0].start), parseAfter(h[h.length - 1].end)];
-        var first = filterParams(new URL("events?limit=1", api));
-        var last = filterParams(new URL("events?limit=1&sort=-date", api));
-        return Promise.all([getJSON(first), getJSON(last)]).then(function (r) {
-          var a = r[0].items[0], b = r[1].items[0];
-          if (!a || !b) return null;
-          var lo = parseDay(a.start || a.end), hi = b.end ? parseAfter(b.end) : parseAfter(b.start);
-          return lo && hi ? [lo, hi] : null;
-        });
+    // The smallest window holding FIRST_VIEW_SHARE of the events: from one year histogram
+    // of everything, refined by month and day histograms inside the window it found.
+    function storyWindow() {
+      return histogram("year").then(function (hy) {
+        if (!hy) return extentWindow();
+        var total = sumN(hy);
+        if (!total) return null;
+        var target = Math.max(1, Math.ceil(total * FIRST_VIEW_SHARE));
+        return refine(smallestWindow(hy, target), target, "month", 40 * 366 * DAY)
+          .then(function (b) { return refine(b, target, "day", 400 * DAY); })
+          .then(function (b) { return b ? padded(b.s, b.e) : null; });
       });
     }
 
-    // Year histogram of the current filters at one importance level; null if unavailable.
-    function histogram(level) {
-      var k = filterKey() + "|" + level;
-      if (!histograms.has(k)) {
-        var u = filterParams(new URL("events/histogram?interval=year", api));
-        if (level > 1) u.searchParams.set("min_importance", level);
-        histograms.set(k, getJSON(u).then(function (b) { return b.buckets || []; }, function () { return null; }));
-      }
-      return histograms.get(k);
-    }
-
-    function countIn(buckets, from, to) {
-      var n = 0;
-      buckets.forEach(function (b) {
-        var s = parseDay(b.start), e = parseAfter(b.end);
-        if (!s || !e || e <= from || s >= to) return;
-        var overlap = (Math.min(e, to) - Math.max(s, from)) / (e - s);   // assume even spread in a bucket
-        n += b.count * overlap;
+    function refine(best, target, interval, maxSpan) {
+      if (!best || best.e - best.s > maxSpan) return Promise.resolve(best);
+      return histogram(interval, best.s, best.e).then(function (h) {
+        var b = h && h.length ? smallestWindow(h, target) : null;
+        return b && b.e - b.s <= best.e - best.s ? b : best;
       });
-      return n;
     }
 
-    /*
-     * Importance rule (what shows when zoomed out):
-     *   min_importance is the lowest level (1..5) at which the window holds at most
-     *   DENSITY_BUDGET events according to the year histogram, so sparse data always
-     *   shows everything and dense data sheds its least important events first.
-     *   Without a histogram (endpoint missing) the width rule applies: a window wider
-     *   than 50 years asks for importance >= 4, wider than 5 years >= 3, else all (1).
-     * Resolves to {level, overview}: overview is true when even level 5 is too dense to
-     * draw, and the window then shows counts per period instead of events.
-     */
-    function chooseLevel(from, to) {
-      var years = (to - from) / YEAR;
-      var fallback = years > 50 ? 4 : years > 5 ? 3 : 1;
-      function tryLevel(level) {
-        return histogram(level).then(function (h) {
-          if (!h) return { level: fallback, overview: false };
-          var n = countIn(h, from, to);
-          if (n <= DENSITY_BUDGET) return { level: level, overview: false };
-          if (level === 5) return { level: 5, overview: n > OVERVIEW_LIMIT };
-          return tryLevel(level + 1);
-        });
-      }
-      return tryLevel(1);
+    // Some room before the first event and more after the last: labels run rightwards.
+    function padded(s, e) {
+      var span = Math.max((e - s) * 1.25, MIN_VIEW_DAYS * DAY), extra = span - (e - s);
+      return [s - extra * 0.3, e + extra * 0.7];
     }
 
-    /* --- windowed loading: cells, cache, abort --- */
+    // Without a histogram endpoint: the first and the last event.
+    function extentWindow() {
+      return Promise.all([getJSON(eventsUrl({ limit: 1 })), getJSON(eventsUrl({ limit: 1, sort: "-date" }))]).then(function (r) {
+        var a = r[0].items[0], b = r[1].items[0];
+        if (!a || !b) return null;
+        var lo = parseDay(a.start || a.end), hi = b.end ? parseAfter(b.end) : parseAfter(b.start);
+        return lo && hi ? padded(+lo, +hi) : null;
+      });
+    }
+
+    // The smallest window showing an event with some context, keeping the current zoom
+    // when it is neither too tight nor too wide for the event.
+    function windowFor(e) {
+      var s = startMs(e), en = endMs(e) + DAY;
+      if (!isFinite(s)) s = en - 30 * DAY;
+      if (!isFinite(en)) en = s + 30 * DAY;
+      var need = Math.max((en - s) * 1.4, MIN_VIEW_DAYS * DAY);
+      var w = timeline.getWindow(), span = w.end - w.start;
+      if (span >= need && span <= need * 6) need = span;
+      var mid = (s + en) / 2;
+      return [mid - need / 2, mid + need / 2];
+    }
+
+    function moveWindow(a, b, animate) {
+      timeline.setWindow(a, b, { animation: animate && !reducedMotion() ? { duration: 250, easingFunction: "easeInOutQuad" } : false });
+      scheduleLoad();
+    }
+
+    function moveToEvent(e, animate) {
+      var w = windowFor(e);
+      moveWindow(new Date(w[0]), new Date(w[1]), animate);
+    }
+
+    /* --- loading a window: sparse windows whole, dense ones by slices --- */
 
     // The timeline is cut into aligned cells one to two windows wide, so a pan within the
-    // neighbourhood reuses cached cells and a request names a stable from/to.
+    // neighbourhood reuses cached answers and a request names a stable from/to.
     function cellsFor(from, to) {
       var spanDays = Math.max(1, Math.ceil((to - from) / DAY));
       var unit = 8;
       while (unit < spanDays) unit *= 2;
       var first = Math.floor(from / DAY / unit), last = Math.floor((to - 1) / DAY / unit);
       var out = [];
-      for (var k = first; k <= last; k++) out.push({ unit: unit, k: k, from: new Date(k * unit * DAY), to: new Date((k + 1) * unit * DAY) });
+      for (var k = first; k <= last; k++) out.push({ from: k * unit * DAY, to: (k + 1) * unit * DAY });
       return out;
     }
 
     function load() {
-      var w = timeline.getWindow();
+      var w = timeline.getWindow(), from = +w.start, to = +w.end;
       var gen = ++generation;
       writeUrl();
       setBusy(true);
-      chooseLevel(w.start, w.end).then(function (choice) {
-        if (gen !== generation) return;
-        if (choice.overview) { setBusy(false); showOverview(w.start, w.end); return; }
-        var cells = cellsFor(w.start, w.end);
-        var floorKey = filterKey() + "|" + cells[0].unit;
-        if ((floors.get(floorKey) || 1) > choice.level) choice.level = floors.get(floorKey);
-        var keys = cells.map(function (c) { return filterKey() + "|" + choice.level + "|" + c.unit + "|" + c.k; });
-        inflight.forEach(function (f, key) {      // abort what the new window no longer needs
-          if (keys.indexOf(key) < 0) { f.controller.abort(); inflight.delete(key); }
+      var cells = cellsFor(from, to);
+      var lo = cells[0].from, hi = cells[cells.length - 1].to;
+      histogram(intervalFor(hi - lo), lo, hi).then(function (h) {
+        if (gen !== generation) return null;
+        var n = h ? countIn(h, from, to) : null;
+        var dense = n !== null && n > DENSITY_BUDGET;
+        var got = dense ? loadDense(from, to, h, n) : loadCells(cells).then(function (r) {
+          // Long events the start histogram does not see can still overflow a window.
+          return r.truncated ? loadDense(from, to, h || [], Math.max(n || 0, DENSITY_BUDGET + 1)) : r;
         });
-        Promise.all(cells.map(function (c, i) { return fetchCell(keys[i], c, choice.level); }))
-          .then(function (results) {
-            if (gen !== generation) return;
-            // A cell too full to load whole at this level (long events the histogram's
-            // starts do not show): ask again one level up, and remember it for this zoom.
-            if (choice.level < 5 && results.some(function (r) { return r.truncated; })) {
-              floors.set(floorKey, choice.level + 1);
-              load();
-              return;
+        return got.then(function (r) {
+          if (gen !== generation) return;
+          setBusy(false);
+          view = { from: from, to: to, hist: h, count: n, dense: r.dense, level: r.level, truncated: r.truncated };
+          apply(r.events);
+          updateOutside(gen);
+        });
+      }).catch(function (err) {
+        if (isAbort(err) || gen !== generation) return;
+        setBusy(false);
+        showError(err);
+      });
+    }
+
+    function loadCells(cells) {
+      return Promise.all(cells.map(function (c) {
+        var u = eventsUrl({ from: formatDay(c.from), to: formatDay(c.to - DAY), limit: PAGE_LIMIT });
+        var got = [];
+        function page(url, n) {
+          return cachedJSON(url).then(function (body) {
+            got = got.concat(body.items || []);
+            if (body.next && n < MAX_PAGES) {
+              var nu = new URL(u); nu.searchParams.set("cursor", body.next);
+              return page(nu, n + 1);
             }
-            setBusy(false);
-            apply(results, cells[0].from, cells[cells.length - 1].to, choice.level);
-          })
-          .catch(function (err) {
-            if (isAbort(err) || gen !== generation) return;
-            setBusy(false);
-            showError(err);
+            return { items: got, truncated: !!body.next };
           });
+        }
+        return page(u, 1);
+      })).then(function (rs) {
+        return {
+          events: [].concat.apply([], rs.map(function (r) { return r.items; })),
+          truncated: rs.some(function (r) { return r.truncated; }), dense: false, level: 1
+        };
       });
     }
 
-    function fetchCell(key, cell, level) {
-      if (cache.has(key)) {
-        var hit = cache.get(key);
-        cache.delete(key); cache.set(key, hit);   // keep recently used cells last
-        return Promise.resolve(hit);
-      }
-      if (inflight.has(key)) return inflight.get(key).promise;
-      var controller = new AbortController();
-      var u = filterParams(new URL("events", api));
-      u.searchParams.set("from", formatDay(cell.from));
-      u.searchParams.set("to", formatDay(new Date(cell.to - DAY)));
-      u.searchParams.set("limit", PAGE_LIMIT);
-      if (level > 1) u.searchParams.set("min_importance", level);
-      var got = [];
-      function page(url, n) {
-        return getJSON(url, controller.signal).then(function (body) {
-          got = got.concat(body.items || []);
-          if (body.next && n < MAX_PAGES) {
-            var nu = new URL(u); nu.searchParams.set("cursor", body.next);
-            return page(nu, n + 1);
-          }
-          return { items: got, truncated: !!body.next };
-        });
-      }
-      var promise = page(u, 1).then(function (res) {
-        inflight.delete(key);
-        cache.set(key, res);
-        while (cache.size > CACHE_CELLS) cache.delete(cache.keys().next().value);
-        return res;
-      }, function (err) { inflight.delete(key); throw err; });
-      inflight.set(key, { promise: promise, controller: controller });
-      return promise;
+    function levelFor(n, limit) {
+      for (var level = 1; level < 5; level++) if (n * IMPORTANCE_SHARE[level - 1] <= limit) return level;
+      return 5;
     }
 
-    function apply(results, lo, hi, level) {
-      var seen = new Map();
-      var truncated = false;
-      results.forEach(function (r) {
-        truncated = truncated || r.truncated;
-        r.items.forEach(function (e) { seen.set(e.id, e); });
-      });
-      current = Array.from(seen.values()).sort(chronological);
-      // Long events overlap every window, so a window can hold far more than the histogram
-      // (which counts starts) predicted. Draw at most DRAW_LIMIT: the most important first,
-      // and of equal importance the shorter, which fit the zoom. The list keeps them all.
-      var drawn = current;
-      if (current.length > DRAW_LIMIT) {
-        drawn = current.slice().sort(function (a, b) {
-          return (b.importance || 3) - (a.importance || 3) || span(a) - span(b) || chronological(a, b);
-        }).slice(0, DRAW_LIMIT);
+    // A dense window: its day events in aligned slices (about a dozen), each asking for the
+    // SLICE_LIMIT first of its most important events, plus the window's longer events
+    // (months and up) at a level that keeps them few. Each request is small and cached.
+    function loadDense(from, to, h, n) {
+      var unit = DAY;
+      while (unit * 12 < to - from) unit *= 2;
+      var reqs = [], levels = [];
+      for (var k = Math.floor(from / unit); k * unit < to; k++) {
+        var s = k * unit, e = s + unit;
+        var level = levelFor(h && h.length ? countIn(h, s, e) : n / 12, SLICE_LIMIT);
+        levels.push(level);
+        reqs.push(eventsUrl({ from: formatDay(s), to: formatDay(e - DAY), precision: "day", min_importance: level > 1 ? level : null, limit: SLICE_LIMIT }));
       }
-      var next = drawn.map(function (e) { return toItem(e, lo, hi); });
-      var keep = new Set(next.map(function (i) { return i.id; }));
-      if (mode !== "events") { items.clear(); mode = "events"; }
-      items.remove(items.getIds().filter(function (id) { return !keep.has(id); }));
-      items.update(next);
-      if (state.id && keep.has(state.id)) timeline.setSelection([state.id]);
-      renderList(level, truncated, null, drawn.length < current.length ? drawn.length : 0);
+      var longLevel = levelFor(n * 0.3, LONG_LIMIT);
+      reqs.push(eventsUrl({
+        from: formatDay(floorDay(from)), to: formatDay(ceilDay(to) - DAY),
+        precision: ["month", "year", "decade", "century", "millennium"],
+        min_importance: longLevel > 1 ? longLevel : null, limit: LONG_LIMIT
+      }));
+      return Promise.all(reqs.map(cachedJSON)).then(function (bodies) {
+        return {
+          events: [].concat.apply([], bodies.map(function (b) { return b.items || []; })),
+          truncated: bodies.some(function (b) { return !!b.next; }),
+          dense: true, level: Math.min.apply(null, levels.concat([longLevel]))
+        };
+      });
     }
+
+    /* --- drawing: labels that fit, clusters, density bands --- */
 
     function startMs(e) { return boundsOf(e)[0]; }
     function endMs(e) { return boundsOf(e)[1]; }
@@ -375,6 +494,7 @@
       return b;
     }
     function span(e) { return endMs(e) - startMs(e); }
+    function overlaps(e, from, to) { return startMs(e) < to && endMs(e) + DAY > from; }
 
     // The contract's order: start, then end, then id; an open start first, an open end last.
     function chronological(a, b) {
@@ -385,88 +505,464 @@
       return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
     }
 
-    function toItem(e, lo, hi) {
-      var start = e.start ? parseDay(e.start) : lo;
-      var end = e.end ? new Date(+parseDay(e.end) + DAY) : hi;   // vis ends are exclusive
-      if (end <= start) end = new Date(+start + DAY);
-      var point = !!(e.start && e.end && e.start === e.end);
+    function itemOrder(a, b) {
+      if (a.ev && b.ev) return chronological(a.ev, b.ev);
+      return (a.start - b.start) || (a.id < b.id ? -1 : 1);
+    }
+
+    function canvasWidth() { return Math.max(200, ui.canvas.clientWidth - 2); }
+
+    function labelMax(width) { return Math.max(LABEL_MIN, Math.min(LABEL_MAX, Math.round(width * (width < 600 ? 0.62 : 0.52)))); }
+
+    function apply(events) {
+      var seen = new Map();
+      events.forEach(function (e) { if (!seen.has(e.id)) seen.set(e.id, e); });
+      current = Array.from(seen.values()).sort(chronological);
+      relayout();
+    }
+
+    // Items for the current window: geometry (which side a label sits, how wide it may be)
+    // depends on the window and the canvas width, so it is worked out again on every move.
+    function relayout() {
+      if (!view) return;
+      var w = timeline.getWindow(), from = +w.start, to = +w.end;
+      var visible = current.filter(function (e) { return overlaps(e, from, to); });
+      var drawn = visible;
+      if (visible.length > DRAW_LIMIT) {
+        drawn = visible.slice().sort(function (a, b) {
+          return (b.importance || 3) - (a.importance || 3) || span(a) - span(b) || chronological(a, b);
+        }).slice(0, DRAW_LIMIT).sort(chronological);
+      }
+      var width = canvasWidth(), maxLabel = labelMax(width);
+      var px = function (ms) { return (ms - from) / (to - from) * width; };
+      var next = [], loose = [];
+      drawn.forEach(function (e) {
+        var s = startMs(e), en = endMs(e) + DAY;
+        var xs = px(isFinite(s) ? s : from - (to - from)), xe = px(isFinite(en) ? en : to + (to - from));
+        if (e.start && e.end && e.start === e.end) loose.push({ e: e, x: xs });
+        else if (xe - xs < CLUSTER_PX && isFinite(s) && isFinite(en)) loose.push({ e: e, x: xs, range: true });
+        else next.push(rangeItem(e, xs, xe, width, maxLabel, from, to));
+      });
+      clusters(loose, to - from).forEach(function (g) {
+        if (g.length > 1) next.push(clusterItem(g, px, width, maxLabel));
+        else next.push(g[0].range && width - g[0].x - 12 >= LABEL_MIN ? rangeItem(g[0].e, g[0].x, g[0].x, width, maxLabel, from, to) : boxItem(g[0].e, g[0].x, width, maxLabel));
+      });
+      if (view.dense && view.hist) next = next.concat(bands(view.hist, from, to));
+      var keep = new Set(next.map(function (i) { return i.id; }));
+      items.remove(items.getIds().filter(function (id) { return !keep.has(id); }));
+      items.update(next);
+      timeline.setSelection(state.id && keep.has(state.id) ? [state.id] : []);
+      renderList(visible, drawn.length);
+      if (search) renderSearch();
+      drawSeq++;
+      timeline.redraw();
+    }
+
+    // Groups of events drawn within CLUSTER_PX of each other. A group of more than
+    // CLUSTER_MIN becomes one counted cluster, except close up (CLUSTER_OPEN_DAYS), where
+    // groups of up to CLUSTER_OPEN_MAX open; zooming in on a cluster opens it.
+    function clusters(loose, windowMs) {
+      loose.sort(function (a, b) { return a.x - b.x || chronological(a.e, b.e); });
+      var groups = [], g = null;
+      loose.forEach(function (p) {
+        if (g && p.x - g[0].x <= CLUSTER_PX) g.push(p);
+        else groups.push(g = [p]);
+      });
+      var limit = windowMs <= CLUSTER_OPEN_DAYS * DAY ? CLUSTER_OPEN_MAX : CLUSTER_MIN;
+      var out = [];
+      groups.forEach(function (grp) {
+        if (grp.length > limit) out.push(grp);
+        else grp.forEach(function (p) { out.push([p]); });
+      });
+      return out;
+    }
+
+    function classesOf(e) {
       var cls = ["tlw-item", "tlw-p-" + (e.precision || "day"), "tlw-imp-" + (e.importance || 3)];
       if (e.approximate) cls.push("tlw-approx");
       if (e.uncertain) cls.push("tlw-uncertain");
       if (!e.start) cls.push("tlw-open-start");
       if (!e.end) cls.push("tlw-open-end");
+      return cls.join(" ");
+    }
+
+    // A day: a box on its date, its label on whichever side has room.
+    function boxItem(e, x, width, maxLabel) {
+      var right = width - x - 12, left = x - 12, align, room;
+      if (right >= maxLabel) { align = "left"; room = maxLabel; }
+      else if (left >= maxLabel) { align = "right"; room = maxLabel; }
+      else if (right >= left) { align = "left"; room = right; }
+      else { align = "right"; room = left; }
       return {
-        id: e.id, start: start, end: point ? undefined : end, type: point ? "point" : "range",
-        className: cls.join(" "), ev: e,
-        title: (e.display_date ? e.display_date + ": " : "") + e.title   // vis escapes it (xss filter)
+        id: e.id, type: "box", start: new Date(startMs(e)), align: align, className: classesOf(e),
+        ev: e, lw: Math.max(40, Math.round(room)), cut: room < LABEL_MIN
       };
     }
 
+    // A span: a range as wide as its dates; its label starts at the visible part of the
+    // range and may run past a short range's end (stacked as wide as it runs).
+    function rangeItem(e, xs, xe, width, maxLabel, from, to) {
+      xs = Math.max(xs, 0);
+      var room = width - xs - 12, inside = Math.min(xe, width) - xs - 12;
+      var start = isFinite(startMs(e)) ? new Date(startMs(e)) : new Date(from - (to - from));
+      var end = isFinite(endMs(e)) ? new Date(endMs(e) + DAY) : new Date(to + (to - from));
+      return {
+        id: e.id, type: "range", start: start, end: end, className: classesOf(e), ev: e,
+        lw: Math.max(40, Math.round(Math.min(room, Math.max(maxLabel, inside)))), cut: room < LABEL_MIN
+      };
+    }
+
+    function clusterItem(group, px, width, maxLabel) {
+      var evs = group.map(function (p) { return p.e; }).sort(chronological);
+      var s = startMs(evs[0]), e = Math.max.apply(null, evs.map(function (x) { return endMs(x) + DAY; }));
+      var box = boxItem(evs[0], px(s), width, Math.min(maxLabel, 220));
+      return {
+        id: "cluster:" + evs[0].id, type: "box", start: new Date(s), align: box.align, lw: box.lw,
+        className: "tlw-cluster", cluster: { s: s, e: e, ids: evs.map(function (x) { return x.id; }), label: formatRange(s, e) }
+      };
+    }
+
+    // Density behind a dense window: the histogram's buckets as bands, darker = more.
+    function bands(h, from, to) {
+      var inView = h.filter(function (b) { return b.e > from && b.s < to; });
+      var max = Math.max.apply(null, inView.map(function (b) { return b.n / Math.max(1, (b.e - b.s) / DAY); }).concat([1e-9]));
+      return inView.slice(0, 400).map(function (b) {
+        var level = Math.max(1, Math.ceil(b.n / Math.max(1, (b.e - b.s) / DAY) / max * 5));
+        return { id: "band:" + b.s, type: "background", start: new Date(b.s), end: new Date(b.e), className: "tlw-bin tlw-bin-" + level, band: true };
+      });
+    }
+
     function itemTemplate(item) {
-      var e = item && item.ev;
-      if (!e) return el("span", { class: "tlw-bin-label", text: item && item.label ? item.label : "" });
-      return el("span", { class: "tlw-label", "data-id": e.id }, [
+      if (!item || item.band) return "";
+      if (item.cluster) {
+        var c = el("span", { class: "tlw-label tlw-cluster-label" }, [
+          el("span", { class: "tlw-cluster-n", text: plural(item.cluster.ids.length, "event", "events") }),
+          " ", el("span", { class: "tlw-label-date", text: item.cluster.label }),
+          el("span", { class: "tlw-cluster-hint", text: " · zoom in" })
+        ]);
+        c.style.maxWidth = item.lw + "px";
+        return c;
+      }
+      var e = item.ev;
+      if (!e) return "";
+      var whole = (e.display_date ? e.display_date + " " : "") + e.title;
+      var label = el("span", { class: "tlw-label" + (item.cut ? " tlw-label-cut" : ""), "data-id": e.id, title: item.cut ? whole : null }, [
         el("span", { class: "tlw-label-date", text: e.display_date || "" }),
         " ",
         el("span", { class: "tlw-label-title", text: e.title }),
-        e.uncertain ? el("span", { class: "tlw-q", title: "uncertain", "aria-label": "uncertain", text: "?" }) : null
+        e.uncertain ? el("span", { class: "tlw-q", text: "?" }) : null
+      ]);
+      label.style.maxWidth = item.lw + "px";
+      return label;
+    }
+
+    function openCluster(c) {
+      timeline.setSelection([]);
+      var w = timeline.getWindow();
+      if (w.end - w.start <= 8 * DAY) {   // as close as it zooms: go to the events in the list
+        var row = ui.list.querySelector('.tlw-row[data-id="' + cssEscape(c.ids[0]) + '"]');
+        if (row) { row.scrollIntoView({ block: "nearest" }); row.focus(); }
+        return;
+      }
+      var p = padded(c.s, c.e);
+      moveWindow(new Date(p[0]), new Date(p[1]), true);
+    }
+
+    function cssEscape(s) { return window.CSS && CSS.escape ? CSS.escape(s) : String(s).replace(/["\\]/g, "\\$&"); }
+
+    // After vis has drawn: the scroll cue, the selected item brought into sight, and a
+    // "drawn" event (its detail: milliseconds since the pan or zoom ended) for benchmarks.
+    function afterDraw() {
+      updateCue();
+      if (revealPending && state.id) revealSelected();
+      if (drawSeq && root.getAttribute("data-drawn") !== String(drawSeq)) {
+        var seq = drawSeq;
+        window.requestAnimationFrame(function () {
+          root.setAttribute("data-drawn", String(seq));
+          root.dispatchEvent(new CustomEvent("tlw:drawn", { detail: { seq: seq, ms: performance.now() - rangeEndedAt } }));
+        });
+      }
+    }
+
+    function updateCue() {
+      var s = ui.scroller, more = s.scrollHeight - s.scrollTop - s.clientHeight > 4;
+      ui.cue.hidden = !more;
+      ui.canvasWrap.classList.toggle("tlw-more", more);
+    }
+
+    // The canvas grows with its rows up to about the viewport's height, then scrolls.
+    function sizeCanvas() {
+      var top = ui.scroller.getBoundingClientRect().top + window.scrollY;
+      var vh = window.innerHeight || 800;
+      var max = Math.max(240, Math.round(vh - Math.min(top, vh * 0.45) - 56));
+      ui.scroller.style.maxHeight = max + "px";
+    }
+
+    function narrow() { return window.matchMedia && window.matchMedia("(max-width: 760px)").matches; }
+    function reducedMotion() { return window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches; }
+
+    // On a phone the detail sheet covers the lower half: scroll so that the selected item
+    // sits above it, and its row too when it was opened from the list.
+    function revealSelected() {
+      var label = ui.canvas.querySelector('.tlw-label[data-id="' + cssEscape(state.id) + '"]');
+      if (!label) return;
+      revealPending = false;
+      var item = label.closest(".vis-item") || label;
+      var sc = ui.scroller, r = item.getBoundingClientRect(), sr = sc.getBoundingClientRect();
+      if (r.top < sr.top || r.bottom > sr.bottom) sc.scrollTop += r.top - sr.top - 24;
+      if (ui.detail.hidden || !narrow()) return;
+      r = item.getBoundingClientRect();
+      var sheetTop = ui.detail.getBoundingClientRect().top;
+      var room = sheetTop - 8;
+      if (r.top < 8 || r.bottom > room) window.scrollBy(0, r.top - Math.max(8, (room - r.height) / 2));
+    }
+
+    /* --- the accessible list of the events in view, in order --- */
+
+    function renderList(visible, drawnCount) {
+      visible = visible || [];
+      var frag = document.createDocumentFragment();
+      visible.slice(0, LIST_LIMIT).forEach(function (e) {
+        frag.appendChild(el("li", { class: "tlw-imp-" + (e.importance || 3), "data-id": e.id }, [eventRow(e, "tlw-row")]));
+      });
+      ui.list.replaceChildren(frag);
+      var w = timeline.getWindow();
+      ui.range.textContent = formatRange(+w.start, +w.end);
+      var parts = [];
+      if (view && view.dense) {
+        parts.push("About " + Math.round(view.count || 0).toLocaleString("en") + " events start in view; the most important " + visible.length.toLocaleString("en") + " are drawn (importance " + view.level + " and up). Zoom in for more; darker bands hold more events");
+      } else {
+        parts.push(plural(visible.length, "event", "events") + " in view");
+        if (view && view.truncated) parts.push("some left out: zoom in to see all");
+      }
+      if (drawnCount && drawnCount < visible.length) parts.push("the timeline draws the " + drawnCount + " most important");
+      if (visible.length > LIST_LIMIT) parts.push("the list shows the first " + LIST_LIMIT);
+      setStatus(parts.join(" · "), visible.length ? "ok" : "empty");
+      ui.listH.textContent = "Events in view (" + visible.length.toLocaleString("en") + ")";
+      ui.root.setAttribute("data-min-importance", view ? view.level : 1);
+    }
+
+    function eventRow(e, cls, where) {
+      var flags = [el("span", { class: "tlw-chip tlw-chip-" + e.precision, text: e.precision })];
+      if (e.approximate) flags.push(el("span", { class: "tlw-flag tlw-flag-approx", text: "approximate" }));
+      if (e.uncertain) flags.push(el("span", { class: "tlw-flag tlw-flag-uncertain", text: "uncertain" }));
+      if ((e.importance || 3) >= 4) flags.push(el("span", { class: "tlw-flag tlw-flag-key", text: "key event" }));
+      if (where) flags.unshift(el("span", { class: "tlw-where tlw-where-" + where.replace(" ", "-"), text: where }));
+      return el("button", { type: "button", class: cls, "data-id": e.id, "aria-current": e.id === state.id ? "true" : null }, [
+        el("span", { class: "tlw-row-date", text: e.display_date || "" }),
+        el("span", { class: "tlw-row-title", text: e.title }),
+        el("span", { class: "tlw-row-meta" }, flags)
       ]);
     }
 
-    // Too many events even at importance 5: bars of counts per period from the histogram.
-    function showOverview(from, to) {
-      histogram(5).then(function (h) {
-        var span = to - from, bins = 48, width = span / bins, counts = [];
-        for (var i = 0; i < bins; i++) counts.push(countIn(h || [], new Date(+from + i * width), new Date(+from + (i + 1) * width)));
-        var max = Math.max.apply(null, counts.concat([1]));
-        items.clear();
-        mode = "overview";
-        items.add(counts.map(function (n, i) {
-          return {
-            id: "bin-" + i, type: "background", start: new Date(+from + i * width), end: new Date(+from + (i + 1) * width),
-            className: "tlw-bin tlw-bin-" + Math.ceil(n / max * 5), label: ""
-          };
-        }));
-        current = [];
-        var total = Math.round(counts.reduce(function (a, b) { return a + b; }, 0));
-        renderList(5, false, "Too many events to draw at this zoom (about " + total.toLocaleString("en") + " of importance 5). Zoom in to see them; darker bands hold more events.");
-      });
+    /* --- events outside the window: "3 earlier events", clickable --- */
+
+    function totalEvents() {
+      return histogram("year").then(function (h) { return h ? sumN(h) : null; });
     }
 
-    /* --- the accessible list of visible events --- */
+    // Exact counts (two small API counts, which also name the nearest event on each side)
+    // for archives up to EXACT_COUNTS events; beyond that, estimates from the histogram.
+    function updateOutside(gen) {
+      var w = timeline.getWindow(), from = floorDay(+w.start), to = ceilDay(+w.end);
+      totalEvents().then(function (total) {
+        if (total !== null && total > EXACT_COUNTS) {
+          return histogram("year").then(function (h) {
+            return { earlier: Math.round(countIn(h, -Infinity, from)), later: Math.round(countIn(h, to, Infinity)), exact: false, from: from, to: to };
+          });
+        }
+        return Promise.all([
+          cachedJSON(eventsUrl({ to: formatDay(from - DAY), match: "within", sort: "-date", limit: 1, count: "true" })),
+          cachedJSON(eventsUrl({ from: formatDay(to), match: "within", limit: 1, count: "true" }))
+        ]).then(function (r) {
+          return { earlier: r[0].total, later: r[1].total, prev: r[0].items[0], next: r[1].items[0], exact: true, from: from, to: to };
+        });
+      }).then(function (o) {
+        if (gen !== generation) return;
+        outside = o;
+        renderEdge(ui.earlier, o.earlier, o.exact, "earlier");
+        renderEdge(ui.later, o.later, o.exact, "later");
+      }).catch(function () { ui.earlier.hidden = ui.later.hidden = true; });
+    }
 
-    function renderList(level, truncated, message, drawnOnly) {
-      var w = timeline.getWindow();
-      var visible = current.filter(function (e) { return startMs(e) < w.end && endMs(e) + DAY > w.start; });
-      var frag = document.createDocumentFragment();
-      visible.slice(0, LIST_LIMIT).forEach(function (e) {
-        var flags = [];
-        if (e.approximate) flags.push(el("span", { class: "tlw-flag tlw-flag-approx", text: "approximate" }));
-        if (e.uncertain) flags.push(el("span", { class: "tlw-flag tlw-flag-uncertain", text: "uncertain" }));
-        var btn = el("button", { type: "button", class: "tlw-row", "data-id": e.id, "aria-current": e.id === state.id ? "true" : null }, [
-          el("span", { class: "tlw-row-date", text: e.display_date || "" }),
-          el("span", { class: "tlw-row-title", text: e.title }),
-          el("span", { class: "tlw-row-meta" }, [el("span", { class: "tlw-chip tlw-chip-" + e.precision, text: e.precision })].concat(flags))
-        ]);
-        frag.appendChild(el("li", { class: "tlw-imp-" + (e.importance || 3), "data-id": e.id }, [btn]));
-      });
-      ui.list.replaceChildren(frag);
-      var range = formatRange(w.start, w.end);
-      var parts = [];
-      if (message) parts.push(message);
-      else {
-        parts.push(visible.length === 1 ? "1 event" : visible.length.toLocaleString("en") + " events");
-        if (level > 1) parts.push("importance " + level + " and up (zoom in for more)");
-        if (drawnOnly && visible.length > drawnOnly) parts.push("the timeline draws the " + drawnOnly + " most important");
-        if (truncated) parts.push("some left out: zoom in to see all");
-        if (visible.length > LIST_LIMIT) parts.push("list shows the first " + LIST_LIMIT);
+    function renderEdge(button, n, exact, side) {
+      button.hidden = !n;
+      var text = (exact ? "" : "about ") + plural(n || 0, side + " event", side + " events");
+      button.textContent = side === "earlier" ? "← " + text : text + " →";
+      button.setAttribute("aria-label", "Go to the " + (side === "earlier" ? "previous" : "next") + " event outside the window (" + text + ")");
+    }
+
+    function jumpOutside(side) {
+      var o = outside;
+      if (!o) return;
+      var target = side < 0 ? o.prev : o.next;
+      var got = target ? Promise.resolve(target) : getJSON(side < 0
+        ? eventsUrl({ to: formatDay(o.from - DAY), match: "within", sort: "-date", limit: 1 })
+        : eventsUrl({ from: formatDay(o.to), match: "within", limit: 1 })).then(function (b) { return b.items[0]; });
+      got.then(function (e) { if (e) moveToEvent(e, true); }).catch(showError);
+    }
+
+    /* --- search across all time --- */
+
+    // Every match, wherever it is: the first SEARCH_LIMIT in order (more on request), how
+    // many lie in view, before and after, and a move to them when none is in view.
+    function runSearch(moveIfNoneInView) {
+      var gen = ++searchGen;
+      if (!state.q) { search = null; ui.results.hidden = true; return; }
+      ui.results.hidden = false;
+      ui.resultsH.textContent = "Searching for “" + state.q + "”…";
+      getJSON(eventsUrl({ limit: SEARCH_LIMIT, count: "true" })).then(function (body) {
+        if (gen !== searchGen) return;
+        search = { q: state.q, items: body.items || [], next: body.next, total: typeof body.total === "number" ? body.total : (body.items || []).length };
+        renderSearch();
+        if (moveIfNoneInView && search.total && !searchCounts().inView) showAllMatches();
+      }).catch(function (err) { if (gen === searchGen) { ui.resultsH.textContent = "Search failed."; showError(err); } });
+    }
+
+    function where(e, from, to) { return endMs(e) + DAY <= from ? "earlier" : startMs(e) >= to ? "later" : "in view"; }
+
+    function searchCounts() {
+      var w = timeline.getWindow(), from = +w.start, to = +w.end;
+      var c = { inView: 0, earlier: 0, later: 0, exact: !search.next };
+      search.items.forEach(function (e) { c[where(e, from, to).replace("in view", "inView")]++; });
+      if (!c.exact && view && view.hist) {   // beyond the first page: the window's histogram
+        c.inView = Math.max(c.inView, Math.round(countIn(view.hist, from, to)));
+        c.later = Math.max(0, search.total - c.inView - c.earlier);
       }
-      ui.range.textContent = range;
-      setStatus(parts.join(" · "), visible.length || message ? "ok" : "empty");
-      ui.root.setAttribute("data-min-importance", level);
+      return c;
+    }
+
+    function renderSearch() {
+      if (!search) return;
+      var w = timeline.getWindow(), from = +w.start, to = +w.end, c = searchCounts();
+      ui.resultsH.textContent = plural(search.total, "match", "matches") + " for “" + search.q + "”";
+      var about = c.exact ? "" : "about ";
+      ui.resultsCounts.textContent = search.total
+        ? about + c.inView.toLocaleString("en") + " in view · " + about + c.earlier.toLocaleString("en") + " earlier · " + about + c.later.toLocaleString("en") + " later"
+        : "Nothing matches. Search looks for whole words in titles, summaries, actors, places and quotes.";
+      ui.showAll.hidden = !search.total;
+      ui.showAll.textContent = "Show all " + plural(search.total, "match", "matches") + " on the timeline";
+      ui.more.hidden = !search.next;
+      var frag = document.createDocumentFragment();
+      search.items.forEach(function (e) { frag.appendChild(el("li", null, [eventRow(e, "tlw-row tlw-hit", where(e, from, to))])); });
+      ui.hits.replaceChildren(frag);
+    }
+
+    function moreResults() {
+      if (!search || !search.next) return;
+      var gen = searchGen;
+      getJSON(eventsUrl({ limit: SEARCH_LIMIT, cursor: search.next })).then(function (body) {
+        if (gen !== searchGen) return;
+        search.items = search.items.concat(body.items || []);
+        search.next = body.next;
+        renderSearch();
+      }).catch(showError);
+    }
+
+    // All the matches: from the first to the last (the canvas shows only matches).
+    function showAllMatches() {
+      histogram("year").then(function (h) {
+        if (!h || !h.length) { fitToData(true); return; }
+        return refine({ s: h[0].s, e: h[h.length - 1].e }, sumN(h), "month", 40 * 366 * DAY)
+          .then(function (b) { return refine(b, sumN(h), "day", 400 * DAY); })
+          .then(function (b) { var p = padded(b.s, b.e); moveWindow(new Date(p[0]), new Date(p[1]), true); });
+      }).catch(showError);
+    }
+
+    /* --- story mode: one event at a time, in order --- */
+
+    // The events of the current filters in chronological order: at most STORY_PAGES pages.
+    function storyEvents() {
+      var got = [];
+      function page(u, n) {
+        return cachedJSON(u).then(function (body) {
+          got = got.concat(body.items || []);
+          if (body.next && n < STORY_PAGES) return page(eventsUrl({ limit: PAGE_LIMIT, cursor: body.next }), n + 1);
+          return { events: got, more: !!body.next };
+        });
+      }
+      return page(eventsUrl({ limit: PAGE_LIMIT }), 1);
+    }
+
+    function openStory(id) {
+      var gen = ++storyGen;
+      ui.storyBtn.setAttribute("aria-pressed", "true");
+      storyEvents().then(function (r) {
+        if (gen !== storyGen) return;
+        if (!r.events.length) { setStatus("No events to tell.", "empty"); closeStory(); return; }
+        var i = -1;
+        [id, state.id].some(function (x) {
+          if (!x) return false;
+          i = r.events.findIndex(function (e) { return e.id === x; });
+          return i >= 0;
+        });
+        story = { events: r.events, more: r.more, index: Math.max(0, i) };
+        ui.root.classList.add("tlw-story-on");
+        showSlide(story.index, true);
+      }).catch(function (err) { showError(err); closeStory(); });
+    }
+
+    function showSlide(i, focusTitle) {
+      if (!story) return;
+      i = Math.max(0, Math.min(story.events.length - 1, i));
+      story.index = i;
+      var e = story.events[i];
+      state.id = e.id;
+      state.story = e.id;
+      writeUrl();
+      var n = story.events.length + (story.more ? "+" : "");
+      renderDetail(e, el("div", { class: "tlw-story-nav", role: "group", "aria-label": "Story" }, [
+        el("button", { type: "button", class: "tlw-btn tlw-story-prev", "data-step": "-1", disabled: i === 0 ? true : null, text: "← Previous" }),
+        el("span", { class: "tlw-story-pos", text: (i + 1) + " of " + n }),
+        el("button", { type: "button", class: "tlw-btn tlw-story-next", "data-step": "1", disabled: i === story.events.length - 1 ? true : null, text: "Next →" }),
+        el("button", { type: "button", class: "tlw-btn tlw-story-exit", text: "Exit story" })
+      ]));
+      ui.announce.textContent = "Event " + (i + 1) + " of " + n + ": " + (e.display_date ? e.display_date + ", " : "") + e.title;
+      showPanel(focusTitle);
+      markCurrent();
+      moveToEvent(e, true);
+      revealPending = true;
+    }
+
+    function step(d) {
+      if (!story) return;
+      var active = document.activeElement;
+      var keepOn = active && active.classList && (active.classList.contains("tlw-story-prev") || active.classList.contains("tlw-story-next"));
+      showSlide(story.index + d, false);
+      if (keepOn) {    // the button was re-rendered: keep focus on the same control
+        var b = ui.detail.querySelector(d < 0 && story.index > 0 ? ".tlw-story-prev" : ".tlw-story-next");
+        if (!b || b.disabled) b = ui.detail.querySelector(".tlw-story-prev:not([disabled]), .tlw-story-next:not([disabled])");
+        if (b) b.focus();
+      }
+    }
+
+    function closeStory() {
+      storyGen++;
+      story = null;
+      state.story = null;
+      ui.root.classList.remove("tlw-story-on");
+      ui.storyBtn.setAttribute("aria-pressed", "false");
     }
 
     /* --- detail panel --- */
+
+    function known(id) {
+      var pools = [current, search ? search.items : [], story ? story.events : []];
+      for (var p = 0; p < pools.length; p++) {
+        for (var i = 0; i < pools[p].length; i++) if (pools[p][i].id === id) return pools[p][i];
+      }
+      return null;
+    }
+
+    // A chosen event: a slide when story mode is on and holds it, else the detail panel.
+    function chooseEvent(id, opener, centre) {
+      if (story) {
+        var i = story.events.findIndex(function (e) { return e.id === id; });
+        if (i >= 0) { showSlide(i, true); return; }
+        closeStory();
+      }
+      openDetail(id, opener, centre);
+    }
 
     function openDetail(id, opener, centre) {
       state.id = id;
@@ -475,30 +971,29 @@
       markCurrent();
       if (detailController) detailController.abort();
       detailController = new AbortController();
-      var local = current.filter(function (e) { return e.id === id; })[0];
-      if (local) renderDetail(local);
-      else { ui.detailBody.replaceChildren(el("p", { class: "tlw-muted", text: "Loading…" })); showPanel(); }
+      var local = known(id);
+      if (local) {
+        renderDetail(local);
+        if (centre) moveToEvent(local, true);
+      } else { ui.detailBody.replaceChildren(el("p", { class: "tlw-muted", text: "Loading…" })); showPanel(true); }
+      revealPending = true;
+      if (local && !centre) { window.requestAnimationFrame(revealSelected); }
       getJSON(new URL("events/" + encodeURIComponent(id), api), detailController.signal).then(function (e) {
-        if (state.id !== id) return;
+        if (state.id !== id || story) return;
         renderDetail(e);
-        if (centre && e.start) {
-          var s = parseDay(e.start), en = e.end ? new Date(+parseDay(e.end) + DAY) : new Date(+s + DAY);
-          var pad = Math.max((en - s) * 2, 60 * DAY);
-          timeline.setWindow(new Date(+s - pad), new Date(+en + pad), { animation: false });
-          scheduleLoad();
-        }
+        if (centre && !local) moveToEvent(e, false);
       }).catch(function (err) {
         if (isAbort(err)) return;
         ui.detailBody.replaceChildren(el("p", { class: "tlw-error", text: err.status === 404 ? "This event no longer exists." : "Could not load this event." }));
       });
     }
 
-    function renderDetail(e) {
-      var body = [];
+    function renderDetail(e, nav) {
+      var body = [nav || null];
       body.push(el("p", { class: "tlw-detail-date" }, [
         e.display_date || "",
-        e.approximate ? el("span", { class: "tlw-flag tlw-flag-approx", text: "approximate" }) : null,
-        e.uncertain ? el("span", { class: "tlw-flag tlw-flag-uncertain", text: "uncertain" }) : null
+        el("span", { class: "tlw-precision", text: " · " + precisionWords(e) }),
+        (e.importance || 3) >= 4 ? el("span", { class: "tlw-flag tlw-flag-key", text: "key event" }) : null
       ]));
       body.push(el("h2", { class: "tlw-detail-title", id: ui.ids.detailTitle, tabindex: "-1", text: e.title }));
       if (e.summary) body.push(el("p", { class: "tlw-detail-summary", text: e.summary }));
@@ -511,7 +1006,7 @@
       }
       if (e.actors && e.actors.length) facts.append(el("dt", { text: "Actors" }), el("dd", { text: e.actors.join(", ") }));
       if (e.tags && e.tags.length) facts.append(el("dt", { text: "Tags" }), el("dd", { text: e.tags.join(", ") }));
-      facts.append(el("dt", { text: "Precision" }), el("dd", { text: e.precision + (e.importance ? " · importance " + e.importance : "") }));
+      facts.append(el("dt", { text: "Importance" }), el("dd", { text: (e.importance || 3) + " of 5" }));
       body.push(facts);
       if (e.sources && e.sources.length) {
         body.push(el("h3", { class: "tlw-sources-h", text: e.sources.length === 1 ? "Source" : "Sources" }));
@@ -529,34 +1024,38 @@
         })));
       }
       ui.detailBody.replaceChildren.apply(ui.detailBody, body);
-      showPanel();
+      showPanel(!nav);
     }
 
-    function showPanel() {
+    function showPanel(focusTitle) {
       var wasOpen = !ui.detail.hidden;
       ui.detail.hidden = false;
       ui.root.classList.add("tlw-has-detail");
-      if (!wasOpen) timeline.redraw();
+      if (!wasOpen) { timeline.redraw(); relayout(); }
+      if (focusTitle === false) return;
       var h = document.getElementById(ui.ids.detailTitle);
-      (h || ui.close).focus({ preventScroll: wasOpen });
+      (h || ui.close).focus({ preventScroll: wasOpen || narrow() });
     }
 
     function closeDetail() {
       if (ui.detail.hidden) return;
+      var wasStory = !!story;
+      closeStory();
       ui.detail.hidden = true;
       ui.root.classList.remove("tlw-has-detail");
       state.id = null;
       if (detailController) detailController.abort();
       timeline.setSelection([]);
       timeline.redraw();
+      relayout();
       markCurrent();
       writeUrl();
-      var back = lastFocus && document.contains(lastFocus) ? lastFocus : ui.canvasWrap;
+      var back = wasStory ? ui.storyBtn : lastFocus && document.contains(lastFocus) ? lastFocus : ui.scroller;
       back.focus();
     }
 
     function markCurrent() {
-      Array.prototype.forEach.call(ui.list.querySelectorAll(".tlw-row"), function (b) {
+      Array.prototype.forEach.call(root.querySelectorAll(".tlw-row"), function (b) {
         if (b.getAttribute("data-id") === state.id) b.setAttribute("aria-current", "true");
         else b.removeAttribute("aria-current");
       });
@@ -565,21 +1064,34 @@
     /* --- controls, keyboard, filters --- */
 
     function wireControls() {
-      ui.earlier.addEventListener("click", function () { pan(-0.5); });
-      ui.later.addEventListener("click", function () { pan(0.5); });
+      ui.earlierPan.addEventListener("click", function () { pan(-0.5); });
+      ui.laterPan.addEventListener("click", function () { pan(0.5); });
       ui.zoomIn.addEventListener("click", function () { timeline.zoomIn(0.5); });
       ui.zoomOut.addEventListener("click", function () { timeline.zoomOut(0.5); });
       ui.fit.addEventListener("click", function () { fitToData(true); });
+      ui.storyBtn.addEventListener("click", function () { if (story) closeDetail(); else openStory(null); });
+      ui.earlier.addEventListener("click", function () { jumpOutside(-1); });
+      ui.later.addEventListener("click", function () { jumpOutside(1); });
+      ui.cue.addEventListener("click", function () { ui.scroller.scrollBy({ top: ui.scroller.clientHeight * 0.8, behavior: reducedMotion() ? "auto" : "smooth" }); });
+      ui.scroller.addEventListener("scroll", updateCue, { passive: true });
       ui.close.addEventListener("click", closeDetail);
-      ui.list.addEventListener("click", function (ev) {
-        var b = ev.target.closest(".tlw-row");
-        if (!b) return;
-        var id = b.getAttribute("data-id");
-        timeline.setSelection([id]);
-        openDetail(id, b);
+      ui.showAll.addEventListener("click", showAllMatches);
+      ui.more.addEventListener("click", moreResults);
+      ui.clear.addEventListener("click", function () { ui.q.value = ""; applyFilters(); ui.q.focus(); });
+      [ui.list, ui.hits].forEach(function (list) {
+        list.addEventListener("click", function (ev) {
+          var b = ev.target.closest(".tlw-row");
+          if (b) chooseEvent(b.getAttribute("data-id"), b, list === ui.hits);
+        });
       });
-      ui.canvasWrap.addEventListener("keydown", function (ev) {
-        if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
+      ui.detail.addEventListener("click", function (ev) {
+        var b = ev.target.closest("button");
+        if (!b) return;
+        if (b.hasAttribute("data-step")) step(parseInt(b.getAttribute("data-step"), 10));
+        else if (b.classList.contains("tlw-story-exit")) closeDetail();
+      });
+      ui.scroller.addEventListener("keydown", function (ev) {
+        if (ev.altKey || ev.ctrlKey || ev.metaKey || story) return;
         var k = ev.key;
         if (k === "ArrowLeft") pan(-0.2);
         else if (k === "ArrowRight") pan(0.2);
@@ -590,29 +1102,40 @@
         ev.preventDefault();
       });
       root.addEventListener("keydown", function (ev) {
-        if (ev.key === "Escape" && !ui.detail.hidden) { ev.preventDefault(); closeDetail(); }
+        if (ev.key === "Escape" && !ui.detail.hidden) { ev.preventDefault(); closeDetail(); return; }
+        if (!story || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+        if (/^(INPUT|SELECT|TEXTAREA)$/.test(ev.target.tagName)) return;
+        if (ev.key === "ArrowLeft") { ev.preventDefault(); step(-1); }
+        else if (ev.key === "ArrowRight") { ev.preventDefault(); step(1); }
       });
       ui.form.addEventListener("submit", function (ev) { ev.preventDefault(); applyFilters(); });
       ui.q.addEventListener("input", debounce(function () { if (ui.q.value.trim() !== state.q) applyFilters(); }, 500));
       ui.q.addEventListener("search", function () { if (!ui.q.value) applyFilters(); });
       ui.tag.addEventListener("change", applyFilters);
       ui.actor.addEventListener("change", applyFilters);
+      var resized = debounce(function () { sizeCanvas(); relayout(); }, 150);
+      window.addEventListener("resize", resized);
     }
 
     function pan(fraction) {
       var w = timeline.getWindow(), d = (w.end - w.start) * fraction;
-      timeline.setWindow(new Date(+w.start + d), new Date(+w.end + d), { animation: { duration: 200, easingFunction: "easeInOutQuad" } });
+      moveWindow(new Date(+w.start + d), new Date(+w.end + d), true);
     }
 
     function applyFilters() {
-      state.q = ui.q.value.trim();
+      var q = ui.q.value.trim();
+      var changedQ = q !== state.q;
+      state.q = q;
       state.tags = ui.tag.value ? [ui.tag.value] : [];
       state.actors = ui.actor.value ? [ui.actor.value] : [];
+      if (story) closeDetail();
+      runSearch(changedQ && !!q);
       load();
     }
 
     function loadFacets() {
       var u = new URL("events/facets?facet=tags&facet=actors&size=50", api);
+      state.timelines.forEach(function (t) { u.searchParams.append("timeline", t); });
       getJSON(u).then(function (f) {
         fillSelect(ui.tag, f.tags || [], state.tags[0], "All tags");
         fillSelect(ui.actor, f.actors || [], state.actors[0], "All actors");
@@ -620,6 +1143,16 @@
         fillSelect(ui.tag, [], state.tags[0], "All tags");
         fillSelect(ui.actor, [], state.actors[0], "All actors");
       });
+    }
+
+    function loadTimelineTitle() {
+      if (state.timelines.length !== 1) return;
+      getJSON(new URL("timelines/" + encodeURIComponent(state.timelines[0]), api)).then(function (t) {
+        if (!t || !t.title) return;
+        ui.title.textContent = t.title;
+        ui.title.hidden = false;
+        if (syncUrl) document.title = t.title;
+      }).catch(function () {});
     }
 
     function fillSelect(select, values, chosen, label) {
@@ -636,7 +1169,7 @@
 
     /* --- status and URL --- */
 
-    function setBusy(on) { ui.root.classList.toggle("tlw-busy", on); ui.canvasWrap.setAttribute("aria-busy", on ? "true" : "false"); }
+    function setBusy(on) { ui.root.classList.toggle("tlw-busy", on); ui.scroller.setAttribute("aria-busy", on ? "true" : "false"); }
 
     function setStatus(text, kind) {
       ui.status.textContent = text;
@@ -651,13 +1184,15 @@
       if (!syncUrl) return;
       var w = timeline.getWindow();
       var u = new URL(window.location.href);
-      ["from", "to", "q", "tag", "actor", "id"].forEach(function (k) { u.searchParams.delete(k); });
+      ["from", "to", "q", "tag", "actor", "timeline", "id", "story"].forEach(function (k) { u.searchParams.delete(k); });
       u.searchParams.set("from", formatDay(w.start));
       u.searchParams.set("to", formatDay(new Date(w.end - 1)));
       if (state.q) u.searchParams.set("q", state.q);
       state.tags.forEach(function (t) { u.searchParams.append("tag", t); });
       state.actors.forEach(function (a) { u.searchParams.append("actor", a); });
-      if (state.id) u.searchParams.set("id", state.id);
+      state.timelines.forEach(function (t) { u.searchParams.append("timeline", t); });
+      if (story && state.story) u.searchParams.set("story", state.story);
+      else if (state.id) u.searchParams.set("id", state.id);
       if (u.href !== window.location.href) window.history.replaceState(null, "", u);
     }
   }
@@ -669,74 +1204,95 @@
     function many(k) { var v = p.getAll(k); var d = root.getAttribute("data-" + k); return v.length ? v : d ? [d] : []; }
     var from = parseDay(one("from")), to = parseAfter(one("to"));
     if (!(from && to && from < to)) { from = null; to = null; }
-    return { from: from, to: to, q: one("q").trim(), tags: many("tag"), actors: many("actor"), id: one("id") || null };
+    return {
+      from: from, to: to, q: one("q").trim(), tags: many("tag"), actors: many("actor"), timelines: many("timeline"),
+      id: one("id") || null, story: one("story") || null
+    };
   }
 
   var uid = 0;
 
   function buildUi(root) {
-    var n = ++uid, ids = { detailTitle: "tlw-detail-title-" + n, list: "tlw-list-" + n, help: "tlw-help-" + n, q: "tlw-q-" + n, tag: "tlw-tag-" + n, actor: "tlw-actor-" + n };
+    var n = ++uid, ids = { detailTitle: "tlw-detail-title-" + n, list: "tlw-list-" + n, help: "tlw-help-" + n, q: "tlw-q-" + n, tag: "tlw-tag-" + n, actor: "tlw-actor-" + n, results: "tlw-results-" + n };
     function button(cls, label, text) { return el("button", { type: "button", class: "tlw-btn " + cls, "aria-label": label, title: label, text: text }); }
     var ui = { root: root, ids: ids };
-    ui.q = el("input", { type: "search", id: ids.q, name: "q", class: "tlw-input", placeholder: "Search events", autocomplete: "off", enterkeyhint: "search" });
+    ui.q = el("input", { type: "search", id: ids.q, name: "q", class: "tlw-input", placeholder: "Search all events", autocomplete: "off", enterkeyhint: "search" });
     ui.tag = el("select", { id: ids.tag, name: "tag", class: "tlw-select" }, [el("option", { value: "", text: "All tags" })]);
     ui.actor = el("select", { id: ids.actor, name: "actor", class: "tlw-select" }, [el("option", { value: "", text: "All actors" })]);
     ui.form = el("form", { class: "tlw-filters", role: "search" }, [
-      el("label", { class: "tlw-field tlw-field-q" }, [el("span", { class: "tlw-sr", text: "Search" }), ui.q]),
+      el("label", { class: "tlw-field tlw-field-q" }, [el("span", { class: "tlw-sr", text: "Search all events" }), ui.q]),
       el("label", { class: "tlw-field" }, [el("span", { class: "tlw-sr", text: "Tag" }), ui.tag]),
       el("label", { class: "tlw-field" }, [el("span", { class: "tlw-sr", text: "Actor" }), ui.actor]),
       el("button", { type: "submit", class: "tlw-btn tlw-btn-primary", text: "Search" })
     ]);
-    ui.earlier = button("tlw-earlier", "Earlier", "◀");
-    ui.later = button("tlw-later", "Later", "▶");
+    ui.earlierPan = button("tlw-pan-earlier", "Earlier", "◀");
+    ui.laterPan = button("tlw-pan-later", "Later", "▶");
     ui.zoomOut = button("tlw-zoom-out", "Zoom out", "−");
     ui.zoomIn = button("tlw-zoom-in", "Zoom in", "+");
-    ui.fit = button("tlw-fit", "Show all events", "Fit");
-    ui.range = el("span", { class: "tlw-range", "aria-hidden": "true" });
+    ui.fit = button("tlw-fit", "Fit: show where the events are", "Fit");
+    ui.storyBtn = el("button", { type: "button", class: "tlw-btn tlw-story-btn", "aria-pressed": "false", text: "Story" });
+    ui.earlier = el("button", { type: "button", class: "tlw-btn tlw-edge tlw-edge-earlier", hidden: true });
+    ui.later = el("button", { type: "button", class: "tlw-btn tlw-edge tlw-edge-later", hidden: true });
+    ui.range = el("span", { class: "tlw-range" });
     ui.status = el("p", { class: "tlw-status", role: "status", "aria-live": "polite", text: "Loading…" });
-    ui.canvas = el("div", { class: "tlw-canvas" });
-    ui.canvasWrap = el("div", {
-      class: "tlw-canvas-wrap", tabindex: "0", role: "region", "aria-roledescription": "timeline",
+    ui.announce = el("p", { class: "tlw-sr", "aria-live": "polite" });
+    ui.canvas = el("div", { class: "tlw-canvas", "aria-hidden": "true" });
+    ui.scroller = el("div", {
+      class: "tlw-canvas-scroll", tabindex: "0", role: "region", "aria-roledescription": "timeline",
       "aria-label": "Timeline", "aria-describedby": ids.help
-    }, [ui.canvas, el("div", { class: "tlw-spinner", "aria-hidden": "true" })]);
-    ui.list = el("ol", { class: "tlw-list", id: ids.list });
+    }, [ui.canvas]);
+    ui.cue = el("button", { type: "button", class: "tlw-cue", hidden: true, text: "More below ↓" });
+    ui.canvasWrap = el("div", { class: "tlw-canvas-wrap" }, [ui.scroller, el("div", { class: "tlw-spinner", "aria-hidden": "true" }), ui.cue]);
+    ui.listH = el("h2", { class: "tlw-list-h", id: ids.list + "-h", text: "Events in view" });
+    ui.list = el("ol", { class: "tlw-list", id: ids.list, "aria-labelledby": ids.list + "-h" });
+    ui.resultsH = el("h2", { class: "tlw-results-h", id: ids.results + "-h" });
+    ui.resultsCounts = el("p", { class: "tlw-results-counts" });
+    ui.showAll = el("button", { type: "button", class: "tlw-btn tlw-show-all", hidden: true });
+    ui.clear = el("button", { type: "button", class: "tlw-btn tlw-clear", text: "Clear search" });
+    ui.hits = el("ol", { class: "tlw-list tlw-hits", "aria-labelledby": ids.results + "-h" });
+    ui.more = el("button", { type: "button", class: "tlw-btn tlw-more-results", hidden: true, text: "More matches" });
+    ui.results = el("section", { class: "tlw-results", id: ids.results, "aria-labelledby": ids.results + "-h", hidden: true }, [
+      el("div", { class: "tlw-results-top" }, [ui.resultsH, ui.resultsCounts, el("div", { class: "tlw-results-actions" }, [ui.showAll, ui.clear])]),
+      ui.hits, ui.more
+    ]);
     ui.close = el("button", { type: "button", class: "tlw-btn tlw-close", "aria-label": "Close details", title: "Close (Esc)", text: "×" });
     ui.detailBody = el("div", { class: "tlw-detail-body" });
     ui.detail = el("aside", { class: "tlw-detail", "aria-labelledby": ids.detailTitle, hidden: true }, [ui.close, ui.detailBody]);
+    var legend = el("ul", { class: "tlw-legend", "aria-label": "Legend" }, [
+      el("li", { class: "tlw-key tlw-key-day", text: "day" }),
+      el("li", { class: "tlw-key tlw-key-month", text: "month or span" }),
+      el("li", { class: "tlw-key tlw-key-year", text: "year" }),
+      el("li", { class: "tlw-key tlw-key-decade", text: "decade" }),
+      el("li", { class: "tlw-key tlw-key-approx", text: "c. approximate (dashed)" }),
+      el("li", { class: "tlw-key tlw-key-uncertain", text: "uncertain" }),
+      el("li", { class: "tlw-key tlw-key-important", text: "key event (importance 4–5): ringed dot, bold" }),
+      el("li", { class: "tlw-key tlw-key-cluster", text: "N events: a cluster, click to zoom in" })
+    ]);
     var title = root.getAttribute("data-title");
+    ui.title = el("h1", { class: "tlw-title", text: title || "", hidden: !title });
     root.classList.add("tlw");
     root.replaceChildren(
-      el("header", { class: "tlw-header" }, [
-        title ? el("h1", { class: "tlw-title", text: title }) : null,
-        ui.form
-      ]),
+      el("header", { class: "tlw-header" }, [ui.title, ui.form]),
+      ui.results,
       el("div", { class: "tlw-toolbar" }, [
-        el("div", { class: "tlw-nav", role: "group", "aria-label": "Move and zoom" }, [ui.earlier, ui.later, ui.zoomOut, ui.zoomIn, ui.fit]),
-        ui.range,
-        el("p", { class: "tlw-legend", "aria-hidden": "true" }, [
-          el("span", { class: "tlw-key tlw-key-day", text: "day" }),
-          el("span", { class: "tlw-key tlw-key-month", text: "month" }),
-          el("span", { class: "tlw-key tlw-key-year", text: "year" }),
-          el("span", { class: "tlw-key tlw-key-decade", text: "decade" }),
-          el("span", { class: "tlw-key tlw-key-approx", text: "c. approximate" }),
-          el("span", { class: "tlw-key tlw-key-uncertain", text: "? uncertain" })
-        ])
+        el("div", { class: "tlw-nav", role: "group", "aria-label": "Move and zoom" }, [ui.earlierPan, ui.laterPan, ui.zoomOut, ui.zoomIn, ui.fit, ui.storyBtn]),
+        el("div", { class: "tlw-edges" }, [ui.earlier, ui.range, ui.later])
       ]),
-      el("p", { class: "tlw-sr", id: ids.help, text: "Arrow keys pan, plus and minus zoom, Home fits all events. The list below names the events in view." }),
+      el("p", { class: "tlw-sr", id: ids.help, text: "Arrow keys pan, plus and minus zoom, Home fits the events; up and down scroll the rows. In story mode the arrow keys step through the events. The list below names the events in view." }),
       el("div", { class: "tlw-body" }, [
         el("div", { class: "tlw-main" }, [
           ui.canvasWrap,
           ui.status,
-          el("h2", { class: "tlw-list-h", id: ids.list + "-h", text: "Events in view" }),
+          ui.announce,
+          legend,
+          ui.listH,
           ui.list
         ]),
         ui.detail
       ])
     );
-    ui.list.setAttribute("aria-labelledby", ids.list + "-h");
     return ui;
   }
-
   /* ---------- axis labels: BCE years read "44 BC", dates are UTC ---------- */
 
   var MINOR = { millisecond: "SSS", second: "s", minute: "HH:mm", hour: "HH:mm", weekday: "ddd D", day: "D", week: "w", month: "MMM" };

@@ -6,72 +6,17 @@ host other than the service (the page must load everything from the service itse
 
 from __future__ import annotations
 
-import json
 import urllib.parse
-import urllib.request
 from datetime import date
 
 import pytest
 from playwright.sync_api import expect
+from widget_page import Widget, api, seed_events
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("live_server")]  # slow: a real browser
 
 # The seed's events lie in 1990–2021; this window holds its 2021 spring and summer.
 SUMMER_2021 = "from=2021-03-01&to=2021-08-31"
-
-
-def api(base: str, path: str) -> dict:
-    with urllib.request.urlopen(f"{base}/api/v1/{path}", timeout=10) as r:
-        return json.load(r)
-
-
-def seed_events(base: str) -> list[dict]:
-    return api(base, "events?limit=500")["items"]
-
-
-class Widget:
-    """A page on the widget plus what it logged and asked for."""
-
-    def __init__(self, page, base: str):
-        self.page, self.base = page, base
-        self.errors: list[str] = []
-        self.foreign: list[str] = []
-        self.event_requests: list[dict] = []
-        page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
-        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        page.on("request", self._request)
-        page.route(lambda url: not url.startswith(base), self._abort)
-
-    def _request(self, request):
-        url = urllib.parse.urlsplit(request.url)
-        if url.path.endswith("/api/v1/events"):
-            self.event_requests.append(urllib.parse.parse_qs(url.query))
-
-    def _abort(self, route):
-        self.foreign.append(route.request.url)
-        route.abort()
-
-    def open(self, query: str = "") -> Widget:
-        self.page.goto(f"{self.base}/{'?' + query if query else ''}")
-        self.settle()
-        return self
-
-    def settle(self):
-        """Waits until the list is drawn and no window load is running."""
-        self.page.wait_for_selector(".tlw-row", timeout=10_000)
-        # Locators, not wait_for_function: a string predicate needs eval, which the page's CSP forbids.
-        expect(self.page.locator(".tlw.tlw-busy")).to_have_count(0, timeout=10_000)
-        self.page.wait_for_timeout(350)  # past the 250 ms pan/zoom debounce
-
-    def listed_ids(self) -> list[str]:
-        return self.page.eval_on_selector_all(".tlw-row", "rows => rows.map(r => r.dataset.id)")
-
-    def windows(self) -> set[tuple[str, str]]:
-        return {(q["from"][0], q["to"][0]) for q in self.event_requests if "from" in q and "to" in q}
-
-    def assert_clean(self):
-        assert self.errors == []
-        assert self.foreign == []
 
 
 @pytest.fixture
@@ -84,23 +29,26 @@ def widget(browser, live_server):
         context.close()
 
 
-def test_seed_events_are_listed_in_chronological_order(widget, live_server):
-    expected = [e["id"] for e in seed_events(live_server)]
-    assert len(expected) >= 15
-
-    widget.open()  # no deep link: the window fits the data
+def test_events_in_view_are_listed_in_chronological_order(widget, live_server):
+    widget.open()  # no deep link: the first view is where most events are
+    first, last = widget.window()
+    expected = [e["id"] for e in seed_events(live_server, f"from={first}&to={last}")]
+    assert len(expected) >= 10
 
     assert widget.listed_ids() == expected
     widget.assert_clean()
 
 
-def test_page_loads_only_windowed_pages_of_events(widget):
+def test_page_loads_only_bounded_requests(widget):
     widget.open()
 
     assert widget.event_requests, "the page asked for no events"
     for query in widget.event_requests:
-        assert "from" in query and "to" in query, query
-        assert query["limit"] == ["500"]
+        # a window of events, a count of those outside it (limit 1), or a page of a search
+        assert "from" in query or "to" in query or "q" in query or "cursor" in query, query
+        assert int(query["limit"][0]) <= 500
+    # one histogram of the whole archive at most; every other one is inside a window
+    assert sum(1 for q in widget.histogram_requests if "from" not in q and "to" not in q) <= 1
     widget.assert_clean()
 
 
@@ -110,25 +58,35 @@ def test_month_event_is_drawn_as_a_range_a_month_wide(widget, live_server):
     month = next(
         e for e in events if e["precision"] == "month" and e["start"] and e["start"][:7] == e["end"][:7]
     )
-    day = next(
-        e for e in events if e["precision"] == "day" and e["start"] == e["end"] and e["start"] > month["end"]
-    )
 
     widget.open(SUMMER_2021)
     item = widget.page.locator(f".vis-item:has(.tlw-label[data-id='{month['id']}'])")
-    point = widget.page.locator(f".vis-item:has(.tlw-label[data-id='{day['id']}'])")
-
     classes = item.get_attribute("class").split()
     assert "vis-range" in classes and "tlw-p-month" in classes
-    assert "vis-point" in point.get_attribute("class").split()
-    # Pixels per day from the month's first day to the day event's dot, against the
-    # month's own width: a month is drawn a month wide, not as a dot on its 1st.
-    box = item.bounding_box()
-    dot = point.locator(".vis-dot").bounding_box()
-    start, end, at = (date.fromisoformat(d) for d in (month["start"], month["end"], day["start"]))
-    px_per_day = (dot["x"] + dot["width"] / 2 - box["x"]) / (at - start).days
-    days_drawn = box["width"] / px_per_day
+    # The month's width against the canvas's pixels per day over the window in the URL:
+    # a month is drawn a month wide, not as a dot on its 1st.
+    first, last = (date.fromisoformat(d) for d in widget.window())
+    panel = widget.page.locator(".vis-panel.vis-center").bounding_box()
+    px_per_day = panel["width"] / ((last - first).days + 1)
+    days_drawn = item.bounding_box()["width"] / px_per_day
+    start, end = date.fromisoformat(month["start"]), date.fromisoformat(month["end"])
     assert days_drawn == pytest.approx((end - start).days + 1, rel=0.15)
+    widget.assert_clean()
+
+
+def test_a_day_event_is_a_box_on_its_date(widget, live_server):
+    widget.open()
+    first, last = widget.window()
+    day = next(
+        e
+        for e in seed_events(live_server, f"from={first}&to={last}")
+        if e["precision"] == "day" and e["start"] == e["end"]
+    )
+    box = widget.page.locator(f".vis-item.vis-box:has(.tlw-label[data-id='{day['id']}'])")
+    expect(box).to_have_count(1)
+    # its line stands on the day: between the day's first and last pixel in the window
+    line = widget.page.locator(".vis-item.vis-line").nth(0)
+    assert line.count() == 1
     widget.assert_clean()
 
 
@@ -153,7 +111,7 @@ def test_keyboard_pans_the_timeline(widget):
     widget.open(SUMMER_2021)
     before = urllib.parse.parse_qs(urllib.parse.urlsplit(widget.page.url).query)["from"]
 
-    widget.page.locator(".tlw-canvas-wrap").focus()
+    widget.page.locator(".tlw-canvas-scroll").focus()
     widget.page.keyboard.press("ArrowLeft")
     widget.page.wait_for_timeout(700)
 
@@ -171,7 +129,9 @@ def test_search_narrows_the_events(widget, live_server):
     everything = widget.listed_ids()
     widget.page.get_by_role("searchbox").fill("Bagram")
     widget.page.keyboard.press("Enter")
-    expect(widget.page.locator(".tlw-row")).to_have_count(len(matching), timeout=10_000)
+    expect(widget.page.locator(".tlw-list:not(.tlw-hits) .tlw-row")).to_have_count(
+        len(matching), timeout=10_000
+    )
     widget.settle()
 
     assert widget.listed_ids() == matching
@@ -217,7 +177,7 @@ def test_deep_link_restores_window_filters_and_selection(widget, live_server):
     assert widget.listed_ids() == [event["id"]]
     widget.page.locator(".tlw-detail").wait_for(state="visible")
     assert widget.page.locator(".tlw-detail h2").inner_text() == event["title"]
-    requested = [q for q in widget.event_requests if q.get("q") == ["Bagram"]]
+    requested = [q for q in widget.event_requests if q.get("q") == ["Bagram"] and "from" in q and "to" in q]
     assert requested  # the cells asked for cover the linked window
     assert (
         min(q["from"][0] for q in requested)
@@ -233,7 +193,7 @@ def test_phone_layout_lists_events_and_opens_the_panel(browser, live_server):
     try:
         w = Widget(context.new_page(), live_server).open(SUMMER_2021)
         assert w.page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
-        w.page.locator(".tlw-row").first.tap()
+        w.page.locator(".tlw-list:not(.tlw-hits) .tlw-row").first.tap()
         w.page.locator(".tlw-detail").wait_for(state="visible")
         w.assert_clean()
     finally:

@@ -614,7 +614,8 @@
 
     function clusterItem(group, px, width, maxLabel) {
       var evs = group.map(function (p) { return p.e; }).sort(chronological);
-      var s = startMs(evs[0]), e = Math.max.apply(null, evs.map(function (x) { return endMs(x) + DAY; }));
+      // its extent by starts: zooming to it spreads the members (long ones run on anyway)
+      var s = startMs(evs[0]), e = Math.max.apply(null, evs.map(function (x) { return startMs(x) + DAY; }));
       var box = boxItem(evs[0], px(s), width, Math.min(maxLabel, 220));
       return {
         id: "cluster:" + evs[0].id, type: "box", start: new Date(s), align: box.align, lw: box.lw,
@@ -788,8 +789,9 @@
     function renderEdge(button, n, exact, side) {
       button.hidden = !n;
       var text = (exact ? "" : "about ") + plural(n || 0, side + " event", side + " events");
-      button.textContent = side === "earlier" ? "← " + text : text + " →";
-      button.setAttribute("aria-label", "Go to the " + (side === "earlier" ? "previous" : "next") + " event outside the window (" + text + ")");
+      var arrow = el("span", { "aria-hidden": "true", text: side === "earlier" ? "← " : " →" });
+      button.replaceChildren.apply(button, side === "earlier" ? [arrow, text] : [text, arrow]);
+      button.title = "Go to the nearest " + side + " event";
     }
 
     function jumpOutside(side) {
@@ -927,13 +929,18 @@
     function step(d) {
       if (!story) return;
       var active = document.activeElement;
-      var keepOn = active && active.classList && (active.classList.contains("tlw-story-prev") || active.classList.contains("tlw-story-next"));
+      var inPanel = active && ui.detail.contains(active);
+      var wasButton = inPanel && active.hasAttribute("data-step");
       showSlide(story.index + d, false);
-      if (keepOn) {    // the button was re-rendered: keep focus on the same control
-        var b = ui.detail.querySelector(d < 0 && story.index > 0 ? ".tlw-story-prev" : ".tlw-story-next");
-        if (!b || b.disabled) b = ui.detail.querySelector(".tlw-story-prev:not([disabled]), .tlw-story-next:not([disabled])");
-        if (b) b.focus();
+      if (!inPanel && active !== document.body) return;
+      // The slide was re-rendered: keep focus on the same control, or on the new title.
+      var target = null;
+      if (wasButton) {
+        target = ui.detail.querySelector(d < 0 ? ".tlw-story-prev" : ".tlw-story-next");
+        if (target && target.disabled) target = ui.detail.querySelector("[data-step]:not([disabled])");
       }
+      target = target || document.getElementById(ui.ids.detailTitle);
+      if (target) target.focus({ preventScroll: true });
     }
 
     function closeStory() {
@@ -1102,8 +1109,12 @@
         ev.preventDefault();
       });
       root.addEventListener("keydown", function (ev) {
-        if (ev.key === "Escape" && !ui.detail.hidden) { ev.preventDefault(); closeDetail(); return; }
-        if (!story || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+        if (ev.key === "Escape" && !ui.detail.hidden) { ev.preventDefault(); closeDetail(); }
+      });
+      // Story keys work anywhere in the widget, and on the page itself when nothing has focus.
+      document.addEventListener("keydown", function (ev) {
+        if (!story || ev.defaultPrevented || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+        if (!root.contains(ev.target) && ev.target !== document.body) return;
         if (/^(INPUT|SELECT|TEXTAREA)$/.test(ev.target.tagName)) return;
         if (ev.key === "ArrowLeft") { ev.preventDefault(); step(-1); }
         else if (ev.key === "ArrowRight") { ev.preventDefault(); step(1); }

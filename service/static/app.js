@@ -308,10 +308,12 @@
       if (from !== undefined && from !== null) u.searchParams.set("from", formatDay(from));
       if (to !== undefined && to !== null) u.searchParams.set("to", formatDay(+to - DAY));
       return cachedJSON(u).then(function (body) {
-        return (body.buckets || []).map(function (b) {
+        var h = (body.buckets || []).map(function (b) {
           var s = parseDay(b.start), e = parseAfter(b.end);
           return s && e ? { s: +s, e: +e, n: b.count } : null;
         }).filter(Boolean);
+        h.unbucketed = body.unbucketed || 0;   // events with no start: in every window before their end
+        return h;
       }, function () { return null; });
     }
 
@@ -329,9 +331,10 @@
     function storyWindow() {
       return histogram("year").then(function (hy) {
         if (!hy) return extentWindow();
-        var total = sumN(hy);
-        if (!total) return null;
-        var target = Math.max(1, Math.ceil(total * FIRST_VIEW_SHARE));
+        var total = sumN(hy) + hy.unbucketed;
+        if (!sumN(hy)) return hy.unbucketed ? extentWindow() : null;
+        // Events with an unknown start reach back forever: count them as in the window.
+        var target = Math.max(1, Math.ceil(total * FIRST_VIEW_SHARE) - hy.unbucketed);
         return refine(smallestWindow(hy, target), target, "month", 40 * 366 * DAY)
           .then(function (b) { return refine(b, target, "day", 400 * DAY); })
           .then(function (b) { return b ? padded(b.s, b.e) : null; });
@@ -588,7 +591,7 @@
 
     // A day: a box on its date, its label on whichever side has room.
     function boxItem(e, x, width, maxLabel) {
-      var right = width - x - 12, left = x - 12, align, room;
+      var right = width - x - 22, left = x - 22, align, room;   // less the box's padding and borders
       if (right >= maxLabel) { align = "left"; room = maxLabel; }
       else if (left >= maxLabel) { align = "right"; room = maxLabel; }
       else if (right >= left) { align = "left"; room = right; }
@@ -603,7 +606,7 @@
     // range and may run past a short range's end (stacked as wide as it runs).
     function rangeItem(e, xs, xe, width, maxLabel, from, to) {
       xs = Math.max(xs, 0);
-      var room = width - xs - 12, inside = Math.min(xe, width) - xs - 12;
+      var room = width - xs - 20, inside = Math.min(xe, width) - xs - 20;
       var start = isFinite(startMs(e)) ? new Date(startMs(e)) : new Date(from - (to - from));
       var end = isFinite(endMs(e)) ? new Date(endMs(e) + DAY) : new Date(to + (to - from));
       return {
@@ -695,7 +698,7 @@
     function sizeCanvas() {
       var top = ui.scroller.getBoundingClientRect().top + window.scrollY;
       var vh = window.innerHeight || 800;
-      var max = Math.max(240, Math.round(vh - Math.min(top, vh * 0.45) - 56));
+      var max = Math.max(240, Math.round(vh - Math.min(top, vh * 0.45) - 32));
       ui.scroller.style.maxHeight = max + "px";
     }
 
@@ -766,7 +769,7 @@
     // for archives up to EXACT_COUNTS events; beyond that, estimates from the histogram.
     function updateOutside(gen) {
       var w = timeline.getWindow(), from = floorDay(+w.start), to = ceilDay(+w.end);
-      totalEvents().then(function (total) {
+      totalEvents().then(function (total) {   // (bucketed: a rough size is enough here)
         if (total !== null && total > EXACT_COUNTS) {
           return histogram("year").then(function (h) {
             return { earlier: Math.round(countIn(h, -Infinity, from)), later: Math.round(countIn(h, to, Infinity)), exact: false, from: from, to: to };
@@ -1232,9 +1235,9 @@
     ui.actor = el("select", { id: ids.actor, name: "actor", class: "tlw-select" }, [el("option", { value: "", text: "All actors" })]);
     ui.form = el("form", { class: "tlw-filters", role: "search" }, [
       el("label", { class: "tlw-field tlw-field-q" }, [el("span", { class: "tlw-sr", text: "Search all events" }), ui.q]),
-      el("label", { class: "tlw-field" }, [el("span", { class: "tlw-sr", text: "Tag" }), ui.tag]),
-      el("label", { class: "tlw-field" }, [el("span", { class: "tlw-sr", text: "Actor" }), ui.actor]),
-      el("button", { type: "submit", class: "tlw-btn tlw-btn-primary", text: "Search" })
+      el("button", { type: "submit", class: "tlw-btn tlw-btn-primary", text: "Search" }),
+      el("label", { class: "tlw-field tlw-field-facet" }, [el("span", { class: "tlw-sr", text: "Tag" }), ui.tag]),
+      el("label", { class: "tlw-field tlw-field-facet" }, [el("span", { class: "tlw-sr", text: "Actor" }), ui.actor])
     ]);
     ui.earlierPan = button("tlw-pan-earlier", "Earlier", "◀");
     ui.laterPan = button("tlw-pan-later", "Later", "▶");

@@ -34,6 +34,11 @@ def open_widget(browser, live_server):
         c.close()
 
 
+def overlaps(e: dict, first: str, last: str) -> bool:
+    """The event's span touches the window (an open start or end reaches forever)."""
+    return (e["start"] is None or e["start"] <= last) and (e["end"] is None or e["end"] >= first)
+
+
 def outside(events: list[dict], first: str, last: str) -> tuple[int, int]:
     """Events wholly before the window's first day and wholly after its last, from the API's bounds."""
     earlier = sum(1 for e in events if e["end"] is not None and e["end"] < first)
@@ -159,10 +164,10 @@ def test_search_lists_matches_outside_the_window_and_moves_there(open_widget, li
 
     # no match was in view, so the window moved to the matches
     first2, last2 = w.window()
-    assert event["start"] <= last2 and (event["end"] or "9999") >= first2, (first2, last2)
+    assert overlaps(event, first2, last2), (first2, last2)
     assert event["id"] in w.listed_ids()
     counts = results.locator(".tlw-results-counts").inner_text()
-    in_view = sum(1 for h in hits if h["start"] <= last2 and (h["end"] or "9999") >= first2)
+    in_view = sum(1 for h in hits if overlaps(h, first2, last2))
     assert counts.startswith(f"{in_view} in view"), counts
     w.assert_clean()
 
@@ -172,14 +177,11 @@ def test_choosing_a_search_result_moves_the_window_to_it(open_widget, live_serve
     w = open_widget().open()
     first, last = w.window()
 
-    def inside(e, a, b):
-        return e["start"] is not None and e["start"] <= b and (e["end"] or "9999") >= a
-
     # a word matching events in view and outside it: the window stays, a result moves it
-    for event in (e for e in events if not inside(e, first, last)):
+    for event in (e for e in events if not overlaps(e, first, last)):
         words = re.findall(r"[A-Za-z]{5,}", event["title"])
         found = next(
-            (x for x in words if any(inside(h, first, last) for h in seed_events(live_server, f"q={x}"))),
+            (x for x in words if any(overlaps(h, first, last) for h in seed_events(live_server, f"q={x}"))),
             None,
         )
         if found:
@@ -194,7 +196,7 @@ def test_choosing_a_search_result_moves_the_window_to_it(open_widget, live_serve
     w.settle()
     assert w.window() == (first, last)  # a match is in view: the window stays
     counts = w.page.locator(".tlw-results-counts").inner_text()
-    n_in = sum(1 for h in hits if inside(h, first, last))
+    n_in = sum(1 for h in hits if overlaps(h, first, last))
     n_before = sum(1 for h in hits if h["end"] is not None and h["end"] < first)
     n_after = sum(1 for h in hits if h["start"] is not None and h["start"] > last)
     assert counts == f"{n_in} in view · {n_before} earlier · {n_after} later", counts
@@ -202,7 +204,7 @@ def test_choosing_a_search_result_moves_the_window_to_it(open_widget, live_serve
     w.page.locator(f".tlw-hit[data-id='{event['id']}']").click()
     w.settle()
     first2, last2 = w.window()
-    assert inside(event, first2, last2), (first2, last2)
+    assert overlaps(event, first2, last2), (first2, last2)
     expect(w.page.locator(".tlw-detail h2")).to_have_text(event["title"])
     w.assert_clean()
 
@@ -235,7 +237,7 @@ def test_story_mode_visits_every_event_in_order_by_keyboard(open_widget, live_se
 
     w.page.wait_for_timeout(700)  # the window follows the last slide
     first, last = w.window()
-    assert events[-1]["start"] <= last and (events[-1]["end"] or "9999") >= first
+    assert overlaps(events[-1], first, last)
     w.page.keyboard.press("ArrowLeft")
     expect(title).to_have_text(events[-2]["title"])
     w.assert_clean()
@@ -248,7 +250,7 @@ def test_a_story_slide_deep_link_opens_that_slide(open_widget, live_server):
     expect(w.page.locator(".tlw-detail h2")).to_have_text(events[i]["title"])
     expect(w.page.locator(".tlw-story-pos")).to_have_text(f"{i + 1} of {len(events)}")
     first, last = w.window()
-    assert events[i]["start"] <= last and (events[i]["end"] or "9999") >= first
+    assert overlaps(events[i], first, last)
     w.page.get_by_role("button", name="Next →").click()
     expect(w.page.locator(".tlw-detail h2")).to_have_text(events[i + 1]["title"])
     w.assert_clean()
@@ -261,7 +263,7 @@ def test_timeline_page_opens_on_its_events(open_widget, live_server):
     events = seed_events(live_server, f"timeline={slug}")
     w = open_widget().open(f"timeline={slug}")
     first, last = w.window()
-    in_view = [e for e in events if e["start"] <= last and (e["end"] or "9999") >= first]
+    in_view = [e for e in events if overlaps(e, first, last)]
     assert len(in_view) >= 0.8 * len(events)
     assert set(w.listed_ids()) == {e["id"] for e in in_view}
     assert all("timeline" in q for q in w.event_requests)

@@ -2,10 +2,11 @@
 
 Views raise :class:`ApiError` (or let werkzeug raise an HTTPException), and let the
 store's refusals (Conflict, NotFound, PreconditionFailed) and marshmallow's
-ValidationError pass: :func:`map_refusals` words those once per resource. Everything the
-app can answer with an error status comes out here as ``application/problem+json``.
-Unexpected exceptions are logged with their traceback and answered with a bare 500
-problem: no stack trace or SQL ever reaches a client.
+ValidationError pass: :func:`map_refusals` words those once per resource, and an import
+batch with invalid items (``ingest.BatchInvalid``) is one 422 wherever it comes from.
+Everything the app can answer with an error status comes out here as
+``application/problem+json``. Unexpected exceptions are logged with their traceback and
+answered with a bare 500 problem: no stack trace or SQL ever reaches a client.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from flask import Blueprint, Flask, Response, g
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from .ingest import BatchInvalid
 from .store import Conflict, NotFound, PreconditionFailed
 
 log = logging.getLogger("service")
@@ -186,6 +188,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError):
         return problem(exc.kind, exc.detail, _stringify(exc.errors) if exc.errors else None, exc.headers)
+
+    @app.errorhandler(BatchInvalid)
+    def handle_invalid_batch(exc: BatchInvalid):
+        detail = f"{len(exc.errors)} item(s) are invalid; nothing was written."
+        return problem("validation", detail, _stringify(exc.errors) or None)
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):

@@ -54,20 +54,15 @@ _SOURCE = _EVENT["sources"].inner.schema.fields
 _EVENT_KEYS = frozenset(_EVENT) | frozenset(READ_ONLY_EVENT_FIELDS)
 _LOCATION_KEYS = frozenset(_LOCATION)
 _SOURCE_KEYS = frozenset(_SOURCE)
-_TITLE = length(_EVENT["title"])
-_SUMMARY = length(_EVENT["summary"])
+_TITLE, _SUMMARY = (length(_EVENT[name]) for name in ("title", "summary"))
 _IMPORTANCE = bounds(_EVENT["importance"])
-_TAGS = text_list(_EVENT["tags"])
-_ACTORS = text_list(_EVENT["actors"])
-_TIMELINES = text_list(_EVENT["timelines"])
+_TAGS, _ACTORS, _TIMELINES = (text_list(_EVENT[name]) for name in ("tags", "actors", "timelines"))
 _SOURCES = length(_EVENT["sources"])[1]
 _PLACE = length(_LOCATION["name"])
-_LAT = bounds(_LOCATION["lat"])
-_LON = bounds(_LOCATION["lon"])
-_URL = length(_SOURCE["url"])
-_SOURCE_TITLE = length(_SOURCE["title"])
-_PUBLISHER = length(_SOURCE["publisher"])
-_QUOTE = length(_SOURCE["quote"])
+_LAT, _LON = (bounds(_LOCATION[name]) for name in ("lat", "lon"))
+_URL, _SOURCE_TITLE, _PUBLISHER, _QUOTE = (
+    length(_SOURCE[name]) for name in ("url", "title", "publisher", "quote")
+)
 _RESERVED = slugs.RESERVED_IDS
 _is_slug = slugs.is_slug
 _control = _CONTROL.search

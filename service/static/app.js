@@ -349,10 +349,11 @@
       });
     }
 
-    // Some room before the first event and more after the last: labels run rightwards.
+    // A little room before the first event and more after the last (labels run
+    // rightwards): the last start sits at about 65% of the window.
     function padded(s, e) {
-      var span = Math.max((e - s) * 1.25, MIN_VIEW_DAYS * DAY), extra = span - (e - s);
-      return [s - extra * 0.3, e + extra * 0.7];
+      var span = Math.max((e - s) * 1.6, MIN_VIEW_DAYS * DAY), start = s - span * 0.06;
+      return [start, start + span];
     }
 
     // Without a histogram endpoint: the first and the last event.
@@ -373,7 +374,7 @@
       if (!isFinite(en)) en = s + 30 * DAY;
       var need = Math.max((en - s) * 1.4, MIN_VIEW_DAYS * DAY);
       var w = timeline.getWindow(), span = w.end - w.start;
-      if (span >= need && span <= need * 6) need = span;
+      if (span >= need && span <= need * 3) need = span;
       var mid = (s + en) / 2;
       return [mid - need / 2, mid + need / 2];
     }
@@ -542,7 +543,8 @@
       drawn.forEach(function (e) {
         var s = startMs(e), en = endMs(e) + DAY;
         var xs = px(isFinite(s) ? s : from - (to - from)), xe = px(isFinite(en) ? en : to + (to - from));
-        if (e.start && e.end && e.start === e.end) loose.push({ e: e, x: xs });
+        if (e.id === state.id) next.push(e.start && e.end && e.start === e.end ? boxItem(e, xs, width, maxLabel) : rangeItem(e, xs, xe, width, maxLabel, from, to));
+        else if (e.start && e.end && e.start === e.end) loose.push({ e: e, x: xs });
         else if (xe - xs < CLUSTER_PX && isFinite(s) && isFinite(en)) loose.push({ e: e, x: xs, range: true });
         else next.push(rangeItem(e, xs, xe, width, maxLabel, from, to));
       });
@@ -903,6 +905,8 @@
         });
         story = { events: r.events, more: r.more, index: Math.max(0, i) };
         ui.root.classList.add("tlw-story-on");
+        ui.close.setAttribute("aria-label", "Exit story");
+        ui.close.title = "Exit story (Esc)";
         showSlide(story.index, true);
       }).catch(function (err) { showError(err); closeStory(); });
     }
@@ -919,8 +923,7 @@
       renderDetail(e, el("div", { class: "tlw-story-nav", role: "group", "aria-label": "Story" }, [
         el("button", { type: "button", class: "tlw-btn tlw-story-prev", "data-step": "-1", disabled: i === 0 ? true : null, text: "← Previous" }),
         el("span", { class: "tlw-story-pos", text: (i + 1) + " of " + n }),
-        el("button", { type: "button", class: "tlw-btn tlw-story-next", "data-step": "1", disabled: i === story.events.length - 1 ? true : null, text: "Next →" }),
-        el("button", { type: "button", class: "tlw-btn tlw-story-exit", text: "Exit story" })
+        el("button", { type: "button", class: "tlw-btn tlw-story-next", "data-step": "1", disabled: i === story.events.length - 1 ? true : null, text: "Next →" })
       ]));
       ui.announce.textContent = "Event " + (i + 1) + " of " + n + ": " + (e.display_date ? e.display_date + ", " : "") + e.title;
       showPanel(focusTitle);
@@ -952,6 +955,8 @@
       state.story = null;
       ui.root.classList.remove("tlw-story-on");
       ui.storyBtn.setAttribute("aria-pressed", "false");
+      ui.close.setAttribute("aria-label", "Close details");
+      ui.close.title = "Close (Esc)";
     }
 
     /* --- detail panel --- */
@@ -999,7 +1004,7 @@
     }
 
     function renderDetail(e, nav) {
-      var body = [nav || null];
+      var body = nav ? [nav] : [];
       body.push(el("p", { class: "tlw-detail-date" }, [
         e.display_date || "",
         el("span", { class: "tlw-precision", text: " · " + precisionWords(e) }),
@@ -1098,7 +1103,6 @@
         var b = ev.target.closest("button");
         if (!b) return;
         if (b.hasAttribute("data-step")) step(parseInt(b.getAttribute("data-step"), 10));
-        else if (b.classList.contains("tlw-story-exit")) closeDetail();
       });
       ui.scroller.addEventListener("keydown", function (ev) {
         if (ev.altKey || ev.ctrlKey || ev.metaKey || story) return;

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from . import config as config_module
-from . import errors, openapi, store, web
+from . import errors, openapi, roles, store, web
 from .api import changes, docs, event_writes, events, meta, timelines
 
 
@@ -34,12 +34,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         level=app.config.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
 
-    store.connect(app.config["DATABASE"]).migrate()
+    store.configure(busy_timeout_ms=app.config["WRITE_LOCK_WAIT_MS"])
+    if app.config["ROLE"] == "replica":
+        # The copy is Litestream's (service/replication.py): read it, never write or migrate it.
+        store.configure(read_only=app.config["DATABASE"])
+    else:
+        store.connect(app.config["DATABASE"]).migrate()
 
     api = openapi.TimelineApi(app)
     openapi.init_spec(api)
     errors.init_app(app)
     web.init_app(app)
+    roles.init_app(app)
     api.register_blueprint(events.blp)
     api.register_blueprint(event_writes.blp)
     api.register_blueprint(timelines.blp)

@@ -18,14 +18,14 @@ import click
 from flask import current_app
 from flask.cli import ScriptInfo, with_appcontext
 
-from . import auth, create_app, formats, ingest
+from . import auth, create_app, formats, ingest, replication
 from . import config as config_module
 from . import store as store_module
 
 # Commands that make the database file when it does not exist. Every other command needs
 # --create for that, so that one run from the wrong directory cannot quietly start an
 # empty database beside the real one.
-CREATES_DATABASE = ("serve", "seed")
+CREATES_DATABASE = ("serve", "seed", "restore", "cluster")
 _CREATE_FLAG = "timeline.create"
 
 
@@ -116,6 +116,17 @@ def seed_command(directory: Path | None) -> None:
     type=click.IntRange(1, 64),
     help="gunicorn worker processes [default: cores + 1].",
 )
+@click.option(
+    "--replica",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=lambda _ctx, _param, value: (
+        os.environ.__setitem__("TIMELINE_ROLE", "replica") if value else None
+    ),
+    help="Serve reads from a copy of TIMELINE_REPLICA_URL that Litestream keeps in step (the copy is "
+    "TIMELINE_DATABASE); writes are answered 307 to TIMELINE_PRIMARY. Same as TIMELINE_ROLE=replica.",
+)
 @with_appcontext
 def serve_command(host: str, port: int, workers: int | None) -> None:
     """Run the service under gunicorn, creating and seeding the database if it is empty.
@@ -129,6 +140,9 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
     # Bind here, so a port in use is one clear line, then hand the listening socket to
     # gunicorn (fd://), which serves it as if it had bound it.
     listener = _listen(host, port)
+    if current_app.config["ROLE"] == "replica":
+        _serve_replica(listener, host, port, workers)
+        return
     store = _store()
     if store.event_count() == 0:
         counts, used = ingest.load_seed(store, current_app.config.get("SEED_DIR"))
@@ -143,6 +157,30 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, argv + ["service:create_app()"], env)
+
+
+def _serve_replica(listener: socket.socket, host: str, port: int, workers: int | None) -> None:
+    """serve --replica: litestream restore -f into TIMELINE_DATABASE, gunicorn on it (read-only)."""
+    from . import cluster
+
+    config = current_app.config
+    if not config["REPLICA_URL"]:
+        raise click.ClickException("serve --replica needs TIMELINE_REPLICA_URL (the primary's replica URL)")
+    if not config["PRIMARY"]:
+        click.echo("warning: TIMELINE_PRIMARY is not set; writes will be refused, not redirected", err=True)
+    copy = config["DATABASE"]
+    argv = cluster.gunicorn_argv(f"fd://{listener.fileno()}", workers) + ["service:create_app()"]
+    env = dict(os.environ, TIMELINE_DATABASE=copy, TIMELINE_ROLE="replica")
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"replica of {config['REPLICA_URL']}: following into {copy}, serving at http://{shown}:{port}/"
+    )
+    sys.stdout.flush()
+    try:
+        status = cluster.serve_replica(copy, config["REPLICA_URL"], argv, env, pass_fds=(listener.fileno(),))
+    except replication.ReplicationError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(status)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -430,6 +468,135 @@ def backup_command(path: Path, force: bool) -> None:
     click.echo(
         f"backed up {check.events} events (change feed at seq {check.seq}) to {path} ({path.stat().st_size} bytes)"
     )
+
+
+# --------------------------------------------------------------------------- several machines
+
+
+@main.command("replicate")
+@with_appcontext
+def replicate_command() -> None:
+    """Stream the database to TIMELINE_REPLICA_URL with Litestream, until stopped.
+
+    Any Litestream replica URL: file:///path, s3://bucket/path (S3-compatible stores with
+    ?endpoint=URL; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), gs://,
+    abs://, sftp://. Settings are in deploy/litestream.yml; see docs/operations.md.
+
+    Example: TIMELINE_REPLICA_URL=s3://backups/timeline timeline replicate
+    """
+    url = current_app.config["REPLICA_URL"]
+    if not url:
+        raise click.ClickException("set TIMELINE_REPLICA_URL to where the database should be streamed")
+    try:
+        argv = replication.replicate_argv()
+    except replication.ReplicationError as exc:
+        raise click.ClickException(str(exc)) from None
+    env = replication.replicate_env(current_app.config["DATABASE"], url)
+    click.echo(f"replicating {current_app.config['DATABASE']} to {url}", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(argv[0], argv, env)
+
+
+@main.command("restore")
+@click.option("--from", "source", required=True, help="The replica URL to restore from.")
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The database file to write (must not exist) [default: TIMELINE_DATABASE].",
+)
+@click.option(
+    "--timestamp",
+    default=None,
+    help="Restore the state as of this moment (ISO 8601, e.g. 2026-12-03T09:30:00Z) instead of the latest.",
+)
+def restore_command(source: str, target: Path | None, timestamp: str | None) -> None:
+    """Restore a database from a replica URL: its latest state, or as of a point in time.
+
+    The file must not exist yet; point TIMELINE_DATABASE at it (or move it into place
+    with the service stopped) to serve it.
+
+    Example: timeline restore --from s3://backups/timeline --to restored.db --timestamp 2026-12-03T09:30:00Z
+    """
+    from datetime import UTC, datetime
+
+    if target is None:
+        target = Path(str(config_module.from_env()["DATABASE"]))
+    if target.exists():
+        raise click.ClickException(f"{target} exists; restore to a new file (--to)")
+    when = None
+    if timestamp:
+        try:
+            moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.ClickException(
+                f"--timestamp {timestamp!r} is not an ISO 8601 date and time"
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        when = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    try:
+        replication.restore(source, str(target), when)
+    except replication.ReplicationError as exc:
+        raise click.ClickException(str(exc)) from None
+    restored = store_module.Store(str(target))
+    try:
+        events, seq = restored.event_count(), restored.data_version()
+    finally:
+        restored.close()
+    state = f"as of {when}" if when else "latest"
+    click.echo(f"restored {source} ({state}) to {target}: {events} events, change feed at seq {seq}")
+
+
+@main.command("cluster")
+@click.option("--replicas", default=2, show_default=True, type=click.IntRange(0, 16), help="Replica nodes.")
+@click.option(
+    "--port", default=8080, show_default=True, type=int, help="nginx's port; nodes use the next ones."
+)
+@click.option(
+    "--dir",
+    "directory",
+    default="cluster",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Every file but the primary's database: copies, logs, nginx, cluster.json.",
+)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="nginx's interface (nodes stay on 127.0.0.1)."
+)
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="gunicorn workers per node [default: cores + 1].",
+)
+@click.option(
+    "--max-exports",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Streamed exports at once.",
+)
+def cluster_command(
+    replicas: int, port: int, directory: Path, host: str, workers: int | None, max_exports: int
+) -> None:
+    """Run the whole topology here, in the foreground, until stopped (Ctrl-C).
+
+    The primary on TIMELINE_DATABASE with Litestream streaming it to TIMELINE_REPLICA_URL
+    (default file://DIR/replica), N replicas following it, nginx on PORT in front; each
+    node on 127.0.0.1 (the primary on PORT+1, replica I on PORT+2+I). DIR/cluster.json
+    says where each is and its process ids. A process that dies is started again.
+
+    Example: timeline cluster --replicas 2 --port 8080 --dir ./cluster
+    """
+    from . import cluster
+
+    try:
+        cluster.run(replicas, port, str(directory), host, workers=workers, max_exports=max_exports)
+    except (replication.ReplicationError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _add_create_option(group: click.Group) -> None:

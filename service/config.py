@@ -30,6 +30,25 @@ DEFAULTS: dict[str, object] = {
     # Answer plain GET /api/v1/events windows and GET /api/v1/events/{id} outside Flask
     # (service/web/fastlane.py; same responses, a fraction of the cost). 0 turns it off.
     "FAST_LANE": 1,
+    # Running on several machines (API.md section 9, docs/operations.md).
+    # "primary" takes writes; "replica" (`timeline serve --replica`) serves reads from a copy
+    # that Litestream keeps in step with REPLICA_URL and sends writes to PRIMARY (a URL).
+    "ROLE": "primary",
+    "PRIMARY": "",
+    "REPLICA_URL": "",
+    # A replica more than this many seconds behind REPLICA_URL answers /readyz with 503.
+    "MAX_LAG": 10,
+    # Cache-Control of anonymous GET responses: fresh for CACHE_MAX_AGE seconds, then served
+    # stale for up to CACHE_STALE_WHILE_REVALIDATE while a cache revalidates, and for up to
+    # CACHE_STALE_IF_ERROR when the service fails.
+    "CACHE_MAX_AGE": 5,
+    "CACHE_STALE_WHILE_REVALIDATE": 30,
+    "CACHE_STALE_IF_ERROR": 86400,
+    # How long a write waits for the write lock (a long import holds it) before a 503 with
+    # Retry-After, in milliseconds.
+    "WRITE_LOCK_WAIT_MS": 2000,
+    # A primary with less free space than this on the database's disk is not ready.
+    "MIN_FREE_BYTES": 1_048_576,
 }
 
 _INTS = {
@@ -39,7 +58,14 @@ _INTS = {
     "EXPORT_CAP",
     "DOCUMENT_CAP",
     "WRITE_RATE_PER_MINUTE",
+    "MAX_LAG",
+    "CACHE_MAX_AGE",
+    "CACHE_STALE_WHILE_REVALIDATE",
+    "CACHE_STALE_IF_ERROR",
+    "WRITE_LOCK_WAIT_MS",
+    "MIN_FREE_BYTES",
 }
+ROLES = ("primary", "replica")
 
 
 def from_env(environ: dict[str, str] | None = None) -> dict[str, object]:
@@ -57,4 +83,6 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, object]:
                 raise ValueError(f"TIMELINE_{key} must be an integer, not {raw!r}") from None
         else:
             config[key] = raw
+    if config["ROLE"] not in ROLES:
+        raise ValueError(f"TIMELINE_ROLE must be one of {', '.join(ROLES)}, not {config['ROLE']!r}")
     return config

@@ -12,6 +12,8 @@ answered with a bare 500 problem: no stack trace or SQL ever reaches a client.
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from collections.abc import Callable
 
 import orjson
@@ -75,8 +77,42 @@ KINDS: dict[str, tuple[int, str, str]] = {
         "Something failed on the server; it has been logged with the request id.",
     ),
     "not-ready": (503, "Not ready", "The database is unreachable or its schema is not current."),
+    # Running on several machines and storage faults (API.md section 9).
+    "read-only-replica": (
+        307,
+        "Read-only replica",
+        "This node serves reads only; the write is redirected (Location) to the primary.",
+    ),
+    "replica-behind": (
+        307,
+        "Replica behind",
+        "This replica has not reached X-Timeline-Min-Seq within 2 s, or its copy is more than TIMELINE_MAX_LAG seconds behind; the read is redirected to the primary.",
+    ),
+    "seq-not-reached": (
+        412,
+        "Seq not reached",
+        "X-Timeline-Min-Seq names a change this node does not have (yet); retry after Retry-After.",
+    ),
+    "busy": (
+        503,
+        "Busy",
+        "The write lock stayed taken (a long import holds it) past TIMELINE_WRITE_LOCK_WAIT_MS; nothing was written. Retry after Retry-After.",
+    ),
+    "storage-full": (507, "Insufficient storage", "The database's disk is full; nothing was written."),
+    "storage-read-only": (
+        503,
+        "Storage read-only",
+        "The database file cannot be written; nothing was written.",
+    ),
+    "storage-unavailable": (
+        503,
+        "Storage unavailable",
+        "The database's storage failed (I/O error); nothing was written.",
+    ),
 }
-_BY_STATUS = {status: kind for kind, (status, _t, _d) in KINDS.items()}
+_BY_STATUS = {}
+for _kind, (_status, _t, _d) in KINDS.items():
+    _BY_STATUS.setdefault(_status, _kind)
 
 
 class ApiError(Exception):
@@ -184,6 +220,50 @@ def map_refusals(
     blueprint.register_error_handler(PreconditionFailed, refusal("precondition-failed", stale))
 
 
+# --------------------------------------------------------------------------- storage faults
+
+# SQLite's primary result codes (the low byte of an extended code).
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN = 5, 6, 8, 10, 13, 14
+WRITE_BUSY_RETRY_AFTER = 2  # seconds
+
+_last_fault: dict[str, object] = {}
+
+
+def storage_problem(exc: sqlite3.Error, writing: bool = True) -> tuple[str, str, dict] | None:
+    """(problem kind, detail, headers) for a storage fault, None for anything else.
+
+    A full disk is 507, a read-only file or an I/O error 503, a write lock that stays
+    taken past the short wait (a long import holds it) 503 with Retry-After."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    message = str(exc).lower()
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == SQLITE_FULL or "disk is full" in message:
+        kind, detail = "storage-full", "The database's disk is full; nothing was written. Retry later."
+    elif primary == SQLITE_READONLY or "readonly database" in message:
+        kind, detail = "storage-read-only", "The database file is read-only here; nothing was written."
+    elif primary in (SQLITE_IOERR, SQLITE_CANTOPEN) or "disk i/o error" in message:
+        kind, detail = (
+            "storage-unavailable",
+            "The database's storage failed (I/O error); nothing was written.",
+        )
+    elif primary in (SQLITE_BUSY, SQLITE_LOCKED) or "database is locked" in message:
+        detail = (
+            "Another write (a long import) holds the write lock; nothing was written. Retry after Retry-After."
+            if writing
+            else "The database is locked by a writer (on a replica: the copy being brought up to date); retry."
+        )
+        return "busy", detail, {"Retry-After": str(WRITE_BUSY_RETRY_AFTER)}
+    else:
+        return None
+    _last_fault.update(kind=kind, at=time.time())
+    return kind, detail, {"Retry-After": str(WRITE_BUSY_RETRY_AFTER)}
+
+
+def last_storage_fault() -> tuple[str, float] | None:
+    """(kind, time) of this process's last storage fault (full, read-only, I/O), if any."""
+    return (str(_last_fault["kind"]), float(_last_fault["at"])) if _last_fault else None
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError):
@@ -197,6 +277,17 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
         return _from_http_exception(exc)
+
+    @app.errorhandler(sqlite3.Error)
+    def handle_storage(exc: sqlite3.Error):
+        from flask import request
+
+        found = storage_problem(exc, writing=request.method not in ("GET", "HEAD", "OPTIONS"))
+        if found is None:
+            return handle_unexpected(exc)
+        kind, detail, headers = found
+        log.warning("storage fault on %s %s: %s (%s)", request.method, request.path, kind, exc)
+        return problem(kind, detail, headers=headers)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

@@ -39,6 +39,8 @@ def on_starting(server):
 
     settings = config.from_env()
     logging.basicConfig(level=settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if settings["ROLE"] == "replica":
+        return  # a replica's copy is Litestream's to write (service/replication.py)
     path = os.path.abspath(str(settings["DATABASE"]))
     db = store.Store(path)
     try:

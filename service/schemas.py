@@ -582,6 +582,17 @@ class HealthSchema(Schema):
 
     status = fields.String(required=True, validate=validate.OneOf(("ok", "ready")))
     schema_version = fields.Integer(metadata={"description": "The database schema version (readyz)."})
+    role = fields.String(
+        validate=validate.OneOf(("primary", "replica")),
+        metadata={"description": "readyz: this node's role (API.md section 9)."},
+    )
+    seq = fields.Integer(metadata={"description": "readyz: the change feed's last seq on this node."})
+    lag_seconds = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "readyz: how far a replica's copy is behind its replica URL (0 on a primary)."
+        },
+    )
 
 
 class TimelineCreateSchema(TimelineSchema):

@@ -8,8 +8,9 @@ import orjson
 from flask import Blueprint, Response, current_app, send_from_directory
 from flask_smorest import Blueprint as ApiBlueprint
 
+from .. import roles
 from .. import store as store_module
-from ..errors import ApiError
+from ..errors import ApiError, problem
 from ..schemas import HealthSchema, ProblemSchema
 from . import get_store
 
@@ -33,16 +34,22 @@ def healthz():
 
 @ops.route("/readyz", methods=["GET"])
 @ops.alt_response(
-    200, schema=HealthSchema, success=True, description="The database answers and its schema is current."
+    200,
+    schema=HealthSchema,
+    success=True,
+    description="The database answers, its schema is current, and this node can do its job.",
 )
 @ops.alt_response(
     503,
     schema=ProblemSchema,
     content_type="application/problem+json",
-    description="The database is unreachable or its schema is behind.",
+    description="The database is unreachable or its schema is behind; a primary that cannot write "
+    "(disk full, read-only file); a replica more than TIMELINE_MAX_LAG seconds behind. The problem "
+    "carries role, seq and lag_seconds too.",
 )
 def readyz():
-    """Readiness: the database answers and its schema is current."""
+    """Readiness: the database answers, its schema is current, a primary can write and a
+    replica is within TIMELINE_MAX_LAG of its replica URL (API.md section 9)."""
     try:
         store = get_store()
         store.ping()
@@ -54,4 +61,12 @@ def readyz():
             "not-ready",
             f"The database schema is at version {version}, the service needs {store_module.SCHEMA_VERSION}.",
         )
-    return Response(orjson.dumps({"status": "ready", "schema_version": version}), mimetype="application/json")
+    ready, body = roles.readiness(current_app.config, store)
+    body["schema_version"] = version
+    if not ready:
+        response = problem("not-ready", body.pop("detail"))
+        extra = orjson.loads(response.get_data())
+        extra.update((k, body[k]) for k in ("role", "seq", "lag_seconds", "schema_version"))
+        response.set_data(orjson.dumps(extra))
+        return response
+    return Response(orjson.dumps(body), mimetype="application/json")

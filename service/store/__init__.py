@@ -19,7 +19,7 @@ nothing of ours outside this package. The modules, and what each may import from
 """
 
 from .backup import BackupCheck, backup
-from .connection import Store, close_all, connect
+from .connection import Store, close_all, configure, connect
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 from .model import (
     ALL,
@@ -59,6 +59,7 @@ __all__ = [
     "add_facet_counts",
     "backup",
     "close_all",
+    "configure",
     "connect",
     "fill_facet_counts",
     "span_class",

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import quote
 
 from .aggregates import Aggregates
 from .migrations import Schema
@@ -16,7 +17,6 @@ from .tokens import Tokens
 from .writes import Writes
 
 _PRAGMAS = (
-    "PRAGMA busy_timeout = 30000",
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
@@ -24,6 +24,28 @@ _PRAGMAS = (
     "PRAGMA mmap_size = 268435456",
     "PRAGMA temp_store = MEMORY",
 )
+# A replica's copy belongs to Litestream's follower, which writes pages straight into it:
+# it is opened read-only, its journal mode left as the follower keeps it, and without
+# mmap (the follower may shrink the file between two of our transactions).
+_READ_ONLY_PRAGMAS = (
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA cache_size = -65536",
+    "PRAGMA mmap_size = 0",
+    "PRAGMA temp_store = MEMORY",
+)
+# How long a statement waits for a lock another connection holds (a write for the write
+# lock, a replica's read for the follower applying a transaction), in milliseconds.
+_settings = {"busy_timeout_ms": 30_000}
+_read_only_paths: set[str] = set()
+
+
+def configure(*, busy_timeout_ms: int | None = None, read_only: str | None = None) -> None:
+    """Settings of the connections opened from now on in this process: the lock wait
+    (the web service waits briefly, then answers 503), and a path opened read-only."""
+    if busy_timeout_ms is not None:
+        _settings["busy_timeout_ms"] = int(busy_timeout_ms)
+    if read_only is not None:
+        _read_only_paths.add(read_only)
 
 
 class Store(Schema, Reads, Aggregates, Writes, Timelines, Tokens):
@@ -32,8 +54,17 @@ class Store(Schema, Reads, Aggregates, Writes, Timelines, Tokens):
 
     def __init__(self, path: str):
         self.path = path
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        for pragma in _PRAGMAS:
+        self.read_only = path in _read_only_paths
+        wait = _settings["busy_timeout_ms"]
+        if self.read_only:
+            target, pragmas = "file:" + quote(path) + "?mode=ro", _READ_ONLY_PRAGMAS
+        else:
+            target, pragmas = path, _PRAGMAS
+        conn = sqlite3.connect(
+            target, isolation_level=None, check_same_thread=False, timeout=wait / 1000, uri=self.read_only
+        )
+        conn.execute(f"PRAGMA busy_timeout = {wait}")
+        for pragma in pragmas:
             conn.execute(pragma)
         self.conn = conn
 

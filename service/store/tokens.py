@@ -31,16 +31,25 @@ class Tokens:
         return (row[0], row[1], row[2]) if row else None
 
     def touch_token(self, name: str) -> None:
+        # At most one write a minute per token: last use is informative, not an audit log.
+        # It never waits for the write lock either (a long import may hold it): the request's
+        # own write waits for it, once.
+        now = datetime.now(UTC)
+        stale = (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        due = "name = ? AND (last_used_at IS NULL OR last_used_at < ?)"
+        if self.conn.execute(f"SELECT 1 FROM tokens WHERE {due}", (name, stale)).fetchone() is None:
+            return
+        wait = self.conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        self.conn.execute("PRAGMA busy_timeout = 0")
         try:
-            # At most one write a minute per token: last use is informative, not an audit log.
-            now = datetime.now(UTC)
-            stale = (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
             self.conn.execute(
-                "UPDATE tokens SET last_used_at = ? WHERE name = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+                f"UPDATE tokens SET last_used_at = ? WHERE {due}",
                 (now.strftime("%Y-%m-%dT%H:%M:%SZ"), name, stale),
             )
         except sqlite3.OperationalError:
             pass  # last use is informative; never fail a request for it
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(wait)}")
 
     def list_tokens(self) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT name, scope, created_at, last_used_at FROM tokens ORDER BY name")

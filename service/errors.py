@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 import orjson
-from flask import Blueprint, Flask, Response, g
+from flask import Blueprint, Flask, Response, current_app, g
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -226,10 +226,11 @@ def map_refusals(
 SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN = 5, 6, 8, 10, 13, 14
 WRITE_BUSY_RETRY_AFTER = 2  # seconds
 
-_last_fault: dict[str, object] = {}
+# database path -> (kind, time) of this process's last storage fault on it
+_last_fault: dict[str, tuple[str, float]] = {}
 
 
-def storage_problem(exc: sqlite3.Error, writing: bool = True) -> tuple[str, str, dict] | None:
+def storage_problem(exc: sqlite3.Error, database: str, writing: bool = True) -> tuple[str, str, dict] | None:
     """(problem kind, detail, headers) for a storage fault, None for anything else.
 
     A full disk is 507, a read-only file or an I/O error 503, a write lock that stays
@@ -255,13 +256,13 @@ def storage_problem(exc: sqlite3.Error, writing: bool = True) -> tuple[str, str,
         return "busy", detail, {"Retry-After": str(WRITE_BUSY_RETRY_AFTER)}
     else:
         return None
-    _last_fault.update(kind=kind, at=time.time())
+    _last_fault[database] = (kind, time.time())
     return kind, detail, {"Retry-After": str(WRITE_BUSY_RETRY_AFTER)}
 
 
-def last_storage_fault() -> tuple[str, float] | None:
-    """(kind, time) of this process's last storage fault (full, read-only, I/O), if any."""
-    return (str(_last_fault["kind"]), float(_last_fault["at"])) if _last_fault else None
+def last_storage_fault(database: str) -> tuple[str, float] | None:
+    """(kind, time) of this process's last storage fault (full, read-only, I/O) on ``database``."""
+    return _last_fault.get(database)
 
 
 def init_app(app: Flask) -> None:
@@ -282,7 +283,9 @@ def init_app(app: Flask) -> None:
     def handle_storage(exc: sqlite3.Error):
         from flask import request
 
-        found = storage_problem(exc, writing=request.method not in ("GET", "HEAD", "OPTIONS"))
+        found = storage_problem(
+            exc, current_app.config["DATABASE"], writing=request.method not in ("GET", "HEAD", "OPTIONS")
+        )
         if found is None:
             return handle_unexpected(exc)
         kind, detail, headers = found

@@ -262,7 +262,7 @@ def write_problems(config) -> list[str]:
             )
     except OSError as exc:
         found.append(f"the database's disk cannot be read: {exc.strerror}")
-    fault = errors.last_storage_fault()
+    fault = errors.last_storage_fault(path)
     if fault and time.time() - fault[1] < 5:
         found.append(f"the last write failed: {fault[0]}")
     return found

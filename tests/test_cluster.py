@@ -36,6 +36,7 @@ MAX_EXPORTS = 2
 EVENTS = 3000  # enough that an export does not fit in socket buffers
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(
         not os.path.exists(NGINX), reason="nginx is not installed (bash dev test installs it)"
     ),

@@ -6,29 +6,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from factories import new_store
-
-REPO = Path(__file__).resolve().parents[1]
-REPORT = REPO.parent / "shared" / "seeds" / "000_b6733ea8aba2a067.txt"
-WRITE_TOKEN = "test-write-token-0123456789abcdef"
-
-
-def _make_app(tmp_path: Path, seeded: bool, **extra):
-    from service import create_app
-
-    config = {"TESTING": True, "DATABASE": str(tmp_path / "timeline.db"), **extra}
-    app = create_app(config)
-    if seeded:
-        from service import ingest
-
-        with app.app_context():
-            ingest.load_seed_dir(app)
-    return app
+from factories import make_app, new_store
 
 
 @pytest.fixture
 def app(tmp_path):
-    return _make_app(tmp_path, seeded=False)
+    return make_app(tmp_path)
 
 
 @pytest.fixture
@@ -49,7 +32,7 @@ def runner(app):
 
 @pytest.fixture
 def seeded_app(tmp_path):
-    return _make_app(tmp_path, seeded=True)
+    return make_app(tmp_path, seeded=True)
 
 
 @pytest.fixture
@@ -58,11 +41,18 @@ def seeded_client(seeded_app):
 
 
 @pytest.fixture(scope="session")
+def seeded_reader(tmp_path_factory):
+    """A client of one seeded app that every test which only reads shares (building an app
+    costs more than most tests): never write through it."""
+    return make_app(tmp_path_factory.mktemp("seeded-reader"), seeded=True).test_client()
+
+
+@pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """The real app, seeded, served over HTTP on 127.0.0.1 by a thread. Yields its base URL."""
     from werkzeug.serving import make_server
 
-    app = _make_app(tmp_path_factory.mktemp("live"), seeded=True)
+    app = make_app(tmp_path_factory.mktemp("live"), seeded=True)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -21,7 +21,9 @@ import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 
-from service import auth
+from flask import Flask
+
+from service import auth, create_app, ingest
 from service import store as store_module
 from service.countries import ASSIGNED
 
@@ -62,6 +64,15 @@ def dump(target) -> str:
         return "\n".join(conn.iterdump())
     finally:
         conn.close()
+
+
+def make_app(directory: Path, seeded: bool = False, **config) -> Flask:
+    """The real app on a new database file in ``directory``, seeded from seed/ if asked."""
+    app = create_app({"TESTING": True, "DATABASE": str(directory / "timeline.db"), **config})
+    if seeded:
+        with app.app_context():
+            ingest.load_seed_dir(app)
+    return app
 
 
 def new_store(path: Path | str) -> store_module.Store:

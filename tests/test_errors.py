@@ -32,12 +32,12 @@ def assert_problem(response, status):
         ("GET", "/api/v1/events/histogram?interval=fortnight", 400),
     ],
 )
-def test_every_error_is_a_problem(seeded_client, method, path, status):
-    assert_problem(seeded_client.open(path, method=method), status)
+def test_every_error_is_a_problem(seeded_reader, method, path, status):
+    assert_problem(seeded_reader.open(path, method=method), status)
 
 
-def test_405_names_the_allowed_methods(seeded_client):
-    response = seeded_client.post("/healthz")
+def test_405_names_the_allowed_methods(seeded_reader):
+    response = seeded_reader.post("/healthz")
     assert "GET" in response.headers["Allow"]
 
 
@@ -54,7 +54,7 @@ def test_unexpected_exception_is_logged_with_traceback_not_shown(app, caplog):
     assert any(r.exc_info and "secret internals" in str(r.exc_info[1]) for r in caplog.records)
 
 
-def test_health_and_readiness(seeded_client):
-    assert seeded_client.get("/healthz").json == {"status": "ok"}
-    ready = seeded_client.get("/readyz")
+def test_health_and_readiness(seeded_reader):
+    assert seeded_reader.get("/healthz").json == {"status": "ok"}
+    ready = seeded_reader.get("/readyz")
     assert ready.status_code == 200 and ready.json["status"] == "ready"

@@ -28,8 +28,8 @@ def all_json(client, query=""):
         ("vis", "application/json"),
     ],
 )
-def test_format_parameter_picks_the_media_type(seeded_client, fmt, ctype):
-    response = seeded_client.get(f"/api/v1/events?format={fmt}")
+def test_format_parameter_picks_the_media_type(seeded_reader, fmt, ctype):
+    response = seeded_reader.get(f"/api/v1/events?format={fmt}")
     assert response.status_code == 200
     assert response.mimetype == ctype
 
@@ -45,8 +45,8 @@ def test_format_parameter_picks_the_media_type(seeded_client, fmt, ctype):
         ("*/*", "json"),
     ],
 )
-def test_accept_header_picks_the_format(seeded_client, accept, fmt):
-    response = seeded_client.get("/api/v1/events", headers={"Accept": accept})
+def test_accept_header_picks_the_format(seeded_reader, accept, fmt):
+    response = seeded_reader.get("/api/v1/events", headers={"Accept": accept})
     assert response.mimetype == formats.MEDIA_TYPES[fmt].split(";")[0]
 
 
@@ -54,32 +54,32 @@ def test_accept_header_picks_the_format(seeded_client, accept, fmt):
     "query",
     ["", "from=2021-07&to=2021-07", "tag=military", "q=Rahmon", "sort=-date", "country=TJ&min_importance=3"],
 )
-def test_ndjson_streams_every_match_in_order(seeded_client, query):
-    response = seeded_client.get(f"/api/v1/events?format=ndjson&limit=2&{query}")
+def test_ndjson_streams_every_match_in_order(seeded_reader, query):
+    response = seeded_reader.get(f"/api/v1/events?format=ndjson&limit=2&{query}")
     assert response.is_streamed
     lines = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
-    assert [e["id"] for e in lines] == [e["id"] for e in all_json(seeded_client, query)]  # all, not a page
+    assert [e["id"] for e in lines] == [e["id"] for e in all_json(seeded_reader, query)]  # all, not a page
 
 
-def test_csv_streams_every_match_with_a_header(seeded_client):
-    response = seeded_client.get("/api/v1/events?format=csv&tag=military")
+def test_csv_streams_every_match_with_a_header(seeded_reader):
+    response = seeded_reader.get("/api/v1/events?format=csv&tag=military")
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert [r["id"] for r in rows] == [e["id"] for e in all_json(seeded_client, "tag=military")]
-    assert rows[0]["tags"].count(";") == len(all_json(seeded_client, "tag=military")[0]["tags"]) - 1
+    assert [r["id"] for r in rows] == [e["id"] for e in all_json(seeded_reader, "tag=military")]
+    assert rows[0]["tags"].count(";") == len(all_json(seeded_reader, "tag=military")[0]["tags"]) - 1
 
 
-def test_geojson_holds_the_located_matches(seeded_client):
-    body = json.loads(seeded_client.get("/api/v1/events?format=geojson").get_data(as_text=True))
-    located = [e["id"] for e in all_json(seeded_client) if (e["location"] or {}).get("lat") is not None]
+def test_geojson_holds_the_located_matches(seeded_reader):
+    body = json.loads(seeded_reader.get("/api/v1/events?format=geojson").get_data(as_text=True))
+    located = [e["id"] for e in all_json(seeded_reader) if (e["location"] or {}).get("lat") is not None]
     assert body["type"] == "FeatureCollection"
     assert [f["id"] for f in body["features"]] == located
 
 
-def test_ics_is_a_valid_calendar_of_all_day_events(seeded_client):
-    cal = Calendar.from_ical(seeded_client.get("/api/v1/events?format=ics").data)
+def test_ics_is_a_valid_calendar_of_all_day_events(seeded_reader):
+    cal = Calendar.from_ical(seeded_reader.get("/api/v1/events?format=ics").data)
     events = cal.walk("VEVENT")
     # the seed's events known only "by" a date, or still going on, have an open side (section 8)
-    everything = all_json(seeded_client)
+    everything = all_json(seeded_reader)
     held = [e for e in everything if e["start"] and e["end"]]
     assert len(events) == len(held) and 0 < len(held) < len(everything)
     assert str(cal["X-TIMELINE-OMITTED"]) == str(len(everything) - len(held))
@@ -87,16 +87,16 @@ def test_ics_is_a_valid_calendar_of_all_day_events(seeded_client):
     assert bagram["DTSTART"].dt.isoformat() == "2021-07-02" and bagram["DTEND"].dt.isoformat() == "2021-07-03"
 
 
-def test_timeline_events_take_formats_and_title_the_document(seeded_client):
-    doc = seeded_client.get("/api/v1/timelines/afghanistan-2021/events?format=timelinejs&group=tag").json
+def test_timeline_events_take_formats_and_title_the_document(seeded_reader):
+    doc = seeded_reader.get("/api/v1/timelines/afghanistan-2021/events?format=timelinejs&group=tag").json
     assert doc["title"]["text"]["headline"].startswith("Taliban offensive")
     assert all("group" in e for e in doc["events"])
-    vis = seeded_client.get("/api/v1/timelines/afghanistan-2021/events?format=vis").json
-    assert {i["id"] for i in vis} == {e["id"] for e in all_json(seeded_client, "timeline=afghanistan-2021")}
+    vis = seeded_reader.get("/api/v1/timelines/afghanistan-2021/events?format=vis").json
+    assert {i["id"] for i in vis} == {e["id"] for e in all_json(seeded_reader, "timeline=afghanistan-2021")}
 
 
-def test_month_event_is_a_range_in_vis(seeded_client):
-    vis = seeded_client.get("/api/v1/events?format=vis&precision=month").json
+def test_month_event_is_a_range_in_vis(seeded_reader):
+    vis = seeded_reader.get("/api/v1/events?format=vis&precision=month").json
     april = next(i for i in vis if i["id"] == "2021-04-biden-announces-us-troop-withdrawal")
     assert (
         april["type"] == "range"
@@ -136,15 +136,15 @@ def test_coalesced_flushes_a_piece_whose_first_byte_waited():
 
 
 @pytest.mark.parametrize("fmt", ["ndjson", "csv", "geojson"])
-def test_streamed_formats_go_out_in_pieces_not_one_write_per_event(seeded_client, monkeypatch, fmt):
+def test_streamed_formats_go_out_in_pieces_not_one_write_per_event(seeded_reader, monkeypatch, fmt):
     from service.api import exports as api_formats
 
-    whole = seeded_client.get(f"/api/v1/events?format={fmt}").get_data()
+    whole = seeded_reader.get(f"/api/v1/events?format={fmt}").get_data()
     monkeypatch.setattr(api_formats, "STREAM_WAIT", 3600)
-    response = seeded_client.get(f"/api/v1/events?format={fmt}", buffered=False)
+    response = seeded_reader.get(f"/api/v1/events?format={fmt}", buffered=False)
     assert list(response.response) == [whole]  # the seeded archive is under one piece
     monkeypatch.setattr(api_formats, "STREAM_PIECE", 1000)
-    response = seeded_client.get(f"/api/v1/events?format={fmt}", buffered=False)
+    response = seeded_reader.get(f"/api/v1/events?format={fmt}", buffered=False)
     pieces = list(response.response)
     assert b"".join(pieces) == whole and len(pieces) > 2
     assert all(len(p) >= 1000 for p in pieces[:-1])

@@ -31,14 +31,24 @@ def _app(tmp_path, **config):
     return app
 
 
-@pytest.fixture
-def app(tmp_path):
+def _seeded(tmp_path):
     app = _app(tmp_path)
     with app.app_context():
         ingest.load_seed_dir(app)
     make_token(app, "hygiene", token=TOKEN)
     make_token(app, "other", token=OTHER)
     return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    return _seeded(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory):
+    """One app shared by the tests that only read or are refused: no write through it succeeds."""
+    return _seeded(tmp_path_factory.mktemp("hygiene")).test_client()
 
 
 @pytest.fixture
@@ -86,18 +96,18 @@ PAGES = [
         ("DELETE", "/api/v1/events/nope", _auth()),
     ],
 )
-def test_no_header_is_sent_twice(client, request_args):
+def test_no_header_is_sent_twice(reader, request_args):
     """Headers come from the view, the Flask hooks and the WSGI edge: never twice."""
     method, path, headers = request_args
-    response = client.open(path, method=method, headers=headers, json={} if method == "POST" else None)
+    response = reader.open(path, method=method, headers=headers, json={} if method == "POST" else None)
     names = [name.lower() for name, _ in response.headers]
     assert len(names) == len(set(names)), sorted(names)
     assert response.headers["X-Request-ID"]
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_security_headers_on_every_response(client, path):
-    response = client.get(path)
+def test_security_headers_on_every_response(reader, path):
+    response = reader.get(path)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
     csp = response.headers["Content-Security-Policy"]
@@ -295,11 +305,11 @@ def test_static_bundle_is_gzipped(client):
     ],
 )
 @pytest.mark.parametrize("encoding", ["identity", "gzip"])
-def test_every_get_has_an_etag_and_answers_304(client, path, encoding):
-    first = client.get(path, headers={"Accept-Encoding": encoding})
+def test_every_get_has_an_etag_and_answers_304(reader, path, encoding):
+    first = reader.get(path, headers={"Accept-Encoding": encoding})
     assert first.status_code == 200, path
     etag = first.headers["ETag"]
-    again = client.get(path, headers={"If-None-Match": etag, "Accept-Encoding": encoding})
+    again = reader.get(path, headers={"If-None-Match": etag, "Accept-Encoding": encoding})
     assert again.status_code == 304 and again.data == b""
 
 

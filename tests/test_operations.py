@@ -19,8 +19,8 @@ from service.cli import main
 TOKEN = "tl_operations-token-0123456789abcdefABCDEFGH"
 
 
-def test_readyz_ready(seeded_client):
-    response = seeded_client.get("/readyz")
+def test_readyz_ready(seeded_reader):
+    response = seeded_reader.get("/readyz")
     assert response.status_code == 200
     assert response.get_json()["status"] == "ready"
     assert response.get_json()["schema_version"] == store_module.SCHEMA_VERSION

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from factories import new_store
 
 from service import ingest
 from service import store as store_module
@@ -16,9 +17,10 @@ from service.api.events import fts_query, fts_words
 from service.store import Filters, planner
 
 
-@pytest.fixture
-def st(app):
-    st = store_module.connect(app.config["DATABASE"])
+@pytest.fixture(scope="module")
+def st(tmp_path_factory):
+    """One small analysed database that every plan test reads (none writes)."""
+    st = new_store(tmp_path_factory.mktemp("plans") / "timeline.db")
     items = [
         {
             "id": f"e{i}",

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from factories import make_app
 
 from service import dates, ingest
 from service import store as store_module
@@ -26,14 +27,14 @@ def chrono_key(event):
 # --------------------------------------------------------------------------- the seed in order
 
 
-def test_seed_reads_back_in_chronological_order(seeded_client):
-    got = ids(seeded_client.get("/api/v1/events?limit=500"))
+def test_seed_reads_back_in_chronological_order(seeded_reader):
+    got = ids(seeded_reader.get("/api/v1/events?limit=500"))
     assert got == [e["id"] for e in sorted(SEED_EVENTS, key=chrono_key)]
     assert len(got) == len(SEED_EVENTS)
 
 
-def test_decade_before_year_before_month_before_day(seeded_client):
-    got = ids(seeded_client.get("/api/v1/events?limit=500"))
+def test_decade_before_year_before_month_before_day(seeded_reader):
+    got = ids(seeded_reader.get("/api/v1/events?limit=500"))
     order = [
         got.index(i)
         for i in (
@@ -46,14 +47,14 @@ def test_decade_before_year_before_month_before_day(seeded_client):
     assert order == sorted(order)
 
 
-def test_reverse_sort_is_the_exact_reverse(seeded_client):
-    forward = ids(seeded_client.get("/api/v1/events?limit=500"))
-    backward = ids(seeded_client.get("/api/v1/events?limit=500&sort=-date"))
+def test_reverse_sort_is_the_exact_reverse(seeded_reader):
+    forward = ids(seeded_reader.get("/api/v1/events?limit=500"))
+    backward = ids(seeded_reader.get("/api/v1/events?limit=500&sort=-date"))
     assert backward == forward[::-1]
 
 
-def test_event_has_every_contract_field(seeded_client):
-    event = seeded_client.get("/api/v1/events/2021-07-02-international-troops-leave-bagram").json
+def test_event_has_every_contract_field(seeded_reader):
+    event = seeded_reader.get("/api/v1/events/2021-07-02-international-troops-leave-bagram").json
     assert list(event) == [
         "id",
         "date",
@@ -141,8 +142,7 @@ SYNTH = [
 ]
 
 
-@pytest.fixture
-def synth_client(app):
+def _synth(app):
     st = store_module.connect(app.config["DATABASE"])
     with st.write():
         st.upsert_timeline({"slug": "main", "title": "Main"})
@@ -151,6 +151,18 @@ def synth_client(app):
     with st.write():
         ingest.write_rows(st, rows)
     return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def synth_client(tmp_path_factory):
+    """One app over SYNTH shared by the tests that only read: never write through it."""
+    return _synth(make_app(tmp_path_factory.mktemp("synth")))
+
+
+@pytest.fixture
+def own_synth_client(app):
+    """SYNTH in the test's own app, for the tests that write into it."""
+    return _synth(app)
 
 
 def expected(pred, events=SYNTH):
@@ -325,7 +337,7 @@ def test_pages_joined_equal_one_big_page(synth_client, sort, limit, filters):
 
 @pytest.mark.parametrize("sort", ["date", "-date"])
 @pytest.mark.parametrize("limit", [1, 2, 3])
-def test_pages_through_many_open_start_events(synth_client, app, sort, limit):
+def test_pages_through_many_open_start_events(own_synth_client, app, sort, limit):
     """Events without a start share one start key and are ordered by end, then id; pages
     through them (where a cursor seeks on the end) lose and repeat nothing, ties included."""
     st = store_module.connect(app.config["DATABASE"])
@@ -334,11 +346,11 @@ def test_pages_through_many_open_start_events(synth_client, app, sort, limit):
     with st.write():
         ingest.write_rows(st, ingest.prepare_batch(extra, st))
     query = f"sort={sort}&from=1996&to=2030"
-    big = ids(synth_client.get(f"/api/v1/events?{query}&limit=500"))
+    big = ids(own_synth_client.get(f"/api/v1/events?{query}&limit=500"))
     assert sum(1 for i in big if i.startswith(("os-", "us-"))) == 8  # the ones that end in 1996 or later
     got, cursor = [], None
     for _ in range(100):
-        response = synth_client.get(
+        response = own_synth_client.get(
             f"/api/v1/events?{query}&limit={limit}" + (f"&cursor={cursor}" if cursor else "")
         )
         got += ids(response)
@@ -348,13 +360,13 @@ def test_pages_through_many_open_start_events(synth_client, app, sort, limit):
     assert got == big
 
 
-def test_cursor_is_stable_while_events_are_added(synth_client, app):
-    first = synth_client.get("/api/v1/events?limit=3")
+def test_cursor_is_stable_while_events_are_added(own_synth_client, app):
+    first = own_synth_client.get("/api/v1/events?limit=3")
     st = store_module.connect(app.config["DATABASE"])
     rows = ingest.prepare_batch([_event("aaa-early", "-2000")], st)  # sorts before the cursor
     with st.write():
         ingest.write_rows(st, rows)
-    second = synth_client.get(f"/api/v1/events?limit=3&cursor={first.json['next']}")
+    second = own_synth_client.get(f"/api/v1/events?limit=3&cursor={first.json['next']}")
     assert not set(ids(first)) & set(ids(second))
     assert ids(second) == expected(lambda p, e: True)[3:6]
 
@@ -512,22 +524,22 @@ def test_bad_histogram_and_facet_parameters(synth_client, path):
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
 
 
-def test_cached_aggregates_follow_every_write(synth_client, app):
+def test_cached_aggregates_follow_every_write(own_synth_client, app):
     """Histogram and facets are reused per data version, never served stale."""
-    first = synth_client.get("/api/v1/events/facets?facet=tags&size=50").json
-    assert synth_client.get("/api/v1/events/facets?facet=tags&size=50").json == first
+    first = own_synth_client.get("/api/v1/events/facets?facet=tags&size=50").json
+    assert own_synth_client.get("/api/v1/events/facets?facet=tags&size=50").json == first
     st = store_module.connect(app.config["DATABASE"])
     with st.write():
         ingest.write_rows(st, ingest.prepare_batch([_event("cache-new", "2021-07-03", tags=["war"])], st))
     after = {
         t["value"]: t["count"]
-        for t in synth_client.get("/api/v1/events/facets?facet=tags&size=50").json["tags"]
+        for t in own_synth_client.get("/api/v1/events/facets?facet=tags&size=50").json["tags"]
     }
     assert after["war"] == {t["value"]: t["count"] for t in first["tags"]}["war"] + 1
-    hist = synth_client.get("/api/v1/events/histogram?interval=year").json
+    hist = own_synth_client.get("/api/v1/events/histogram?interval=year").json
     with st.write():
         st.delete_event("cache-new")
-    again = synth_client.get("/api/v1/events/histogram?interval=year").json
+    again = own_synth_client.get("/api/v1/events/histogram?interval=year").json
     assert {b["key"]: b["count"] for b in again["buckets"]}["2021"] == {
         b["key"]: b["count"] for b in hist["buckets"]
     }["2021"] - 1

@@ -8,6 +8,16 @@ from pathlib import Path
 import pytest
 from factories import make_app, new_store
 
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test under tests/browser drives a real browser: marked slow, whichever file it is in."""
+    for item in items:
+        if BROWSER_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture
 def app(tmp_path):

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from factories import make_app, new_store
+from factories import headers_for, make_app, new_store
 
 BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
 
@@ -48,6 +48,18 @@ def seeded_app(tmp_path):
 @pytest.fixture
 def seeded_client(seeded_app):
     return seeded_app.test_client()
+
+
+@pytest.fixture
+def auth_headers(app):
+    """Headers with a new write token of ``app``."""
+    return headers_for(app)
+
+
+@pytest.fixture
+def seeded_headers(seeded_app):
+    """Headers with a new write token of ``seeded_app``."""
+    return headers_for(seeded_app)
 
 
 @pytest.fixture(scope="session")

@@ -44,16 +44,6 @@ def strip(events):
     return [{k: v for k, v in e.items() if k not in READ_ONLY} for e in events]
 
 
-@pytest.fixture
-def auth_headers(app):
-    return headers_for(app)
-
-
-@pytest.fixture
-def seeded_headers(seeded_app):
-    return headers_for(seeded_app)
-
-
 def post_json(client, headers, items, query=""):
     return client.post(
         IMPORT + query, data=json.dumps(items), content_type="application/json", headers=headers

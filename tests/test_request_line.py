@@ -5,13 +5,10 @@ from __future__ import annotations
 import http.client
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from test_faults import _free_port, _start
 
 REPO = Path(__file__).resolve().parents[1]
 LIMIT = 16 * 1024
@@ -32,37 +29,10 @@ def test_a_long_q_is_served(seeded_reader):
 
 @pytest.fixture(scope="module")
 def gunicorn_server(tmp_path_factory):
-    db = tmp_path_factory.mktemp("line") / "timeline.db"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, TIMELINE_DATABASE=str(db))
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(REPO / "service" / "gunicorn_conf.py"),
-            "--workers",
-            "1",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "service:create_app()",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    directory = tmp_path_factory.mktemp("line")
+    port = _free_port()
+    proc = _start(directory / "timeline.db", port, directory / "gunicorn.log")
     try:
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
         yield port
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

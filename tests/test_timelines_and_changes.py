@@ -13,13 +13,13 @@ EVENTS = "/api/v1/events"
 
 
 @pytest.fixture
-def h(app):
-    return headers_for(app)
+def h(auth_headers):
+    return auth_headers
 
 
 @pytest.fixture
-def sh(seeded_app):
-    return headers_for(seeded_app)
+def sh(seeded_headers):
+    return seeded_headers
 
 
 def all_events(client, path=EVENTS, query="") -> list[dict]:

@@ -46,7 +46,7 @@
   var CLUSTER_OPEN_MAX = 12;
   var LABEL_MAX = 640;          // widest label (px); narrower on small screens
   var LABEL_MIN = 120;          // a label with less room than this is shortened (ellipsis)
-  var DEBOUNCE_MS = 80;
+  var DEBOUNCE_MS = 40;
   var CACHE_MAX = 240;
   // Share of events at importance >= 1..5 assumed when a dense window must pick a level
   // before it has seen its events (a typical archive: most events are of importance 3).
@@ -208,6 +208,7 @@
     var detailController = null;
     var revealPending = false;      // scroll the selected item into sight after the next draw
     var drawSeq = 0;
+    var loadedKey = null;           // window and filters of the last load
 
     var timeline = new vis.Timeline(ui.canvas, items, {
       minHeight: 200,
@@ -231,12 +232,15 @@
 
     var scheduleLoad = debounce(load, DEBOUNCE_MS);
     var ready = false;              // vis reports its default window before start() sets ours
+    // vis reports "rangechanged" 200 ms after a wheel zoom or setWindow stops; the last
+    // "rangechange" is the end of the move, so loading starts DEBOUNCE_MS after it.
     var rangeEndedAt = 0;
-    timeline.on("rangechanged", function () {
+    timeline.on("rangechange", function () {
       if (!ready) return;
       rangeEndedAt = performance.now();
       scheduleLoad();
     });
+    timeline.on("rangechanged", function () { if (ready) scheduleLoad(); });
     timeline.on("select", function (props) {
       var id = props.items && props.items.length ? String(props.items[0]) : null;
       if (!id) return;
@@ -381,7 +385,7 @@
 
     function moveWindow(a, b, animate) {
       timeline.setWindow(a, b, { animation: animate && !reducedMotion() ? { duration: 250, easingFunction: "easeInOutQuad" } : false });
-      scheduleLoad();
+      scheduleLoad();   // (also when the window did not change: filters may have)
     }
 
     function moveToEvent(e, animate) {
@@ -403,34 +407,59 @@
       return out;
     }
 
+    // One round trip where it can: the whole archive's year histogram (cached since the
+    // first view) says whether the window is clearly sparse (load its events) or clearly
+    // dense (load its slices and, at the same time, its own histogram for the bands);
+    // only in between is the window's histogram asked first.
     function load() {
       var w = timeline.getWindow(), from = +w.start, to = +w.end;
+      var key = filterKey() + "|" + from + "|" + to;
+      if (key === loadedKey) return;     // the same window and filters: nothing to do
+      loadedKey = key;
       var gen = ++generation;
       writeUrl();
       setBusy(true);
       var cells = cellsFor(from, to);
       var lo = cells[0].from, hi = cells[cells.length - 1].to;
-      histogram(intervalFor(hi - lo), lo, hi).then(function (h) {
-        if (gen !== generation) return null;
-        var n = h ? countIn(h, from, to) : null;
-        var dense = n !== null && n > DENSITY_BUDGET;
-        var got = dense ? loadDense(from, to, h, n) : loadCells(cells).then(function (r) {
+      var windowHist = function () { return histogram(intervalFor(hi - lo), lo, hi); };
+      var sparse = function (h, n) {
+        return loadCells(cells).then(function (r) {
           // Long events the start histogram does not see can still overflow a window.
-          return r.truncated ? loadDense(from, to, h || [], Math.max(n || 0, DENSITY_BUDGET + 1)) : r;
+          return r.truncated ? dense(h, Math.max(n || 0, DENSITY_BUDGET + 1)) : { r: r, h: h, n: n };
         });
-        return got.then(function (r) {
-          if (gen !== generation) return;
-          setBusy(false);
-          view = { from: from, to: to, hist: h, count: n, dense: r.dense, level: r.level, truncated: r.truncated };
-          apply(r.events);
-          updateOutside(gen);
+      };
+      var dense = function (h, n) {
+        return Promise.all([h ? Promise.resolve(h) : windowHist(), histogram("year")]).then(function (hs) {
+          var fine = hs[0] && hs[0].length ? hs[0] : hs[1];
+          return loadDense(from, to, fine || [], n).then(function (r) {
+            return { r: r, h: hs[0], n: hs[0] ? countIn(hs[0], from, to) : n };
+          });
         });
+      };
+      histogram("year").then(function (hy) {
+        if (gen !== generation) return null;
+        var est = hy ? countIn(hy, from, to) : null;
+        if (est !== null && est <= DENSITY_BUDGET / 2) return sparse(null, est);
+        if (est !== null && est > DENSITY_BUDGET * 2) return dense(null, est);
+        return windowHist().then(function (h) {
+          var n = h ? countIn(h, from, to) : null;
+          return n !== null && n > DENSITY_BUDGET ? dense(h, n) : sparse(h, n);
+        });
+      }).then(function (got) {
+        if (!got || gen !== generation) return;
+        setBusy(false);
+        view = { from: from, to: to, hist: got.h, count: got.n, dense: got.r.dense, level: got.r.level, truncated: got.r.truncated };
+        apply(got.r.events);
+        updateOutside(gen);
       }).catch(function (err) {
         if (isAbort(err) || gen !== generation) return;
+        loadedKey = null;
         setBusy(false);
         showError(err);
       });
     }
+
+    function filterKey() { return JSON.stringify([state.q, state.tags, state.actors, state.timelines]); }
 
     function loadCells(cells) {
       return Promise.all(cells.map(function (c) {
@@ -681,12 +710,11 @@
     function afterDraw() {
       updateCue();
       if (revealPending && state.id) revealSelected();
+      // vis redraws inside an animation frame and reports "changed" at its end: the new
+      // items are in the DOM and this frame paints them.
       if (drawSeq && root.getAttribute("data-drawn") !== String(drawSeq)) {
-        var seq = drawSeq;
-        window.requestAnimationFrame(function () {
-          root.setAttribute("data-drawn", String(seq));
-          root.dispatchEvent(new CustomEvent("tlw:drawn", { detail: { seq: seq, ms: performance.now() - rangeEndedAt } }));
-        });
+        root.setAttribute("data-drawn", String(drawSeq));
+        root.dispatchEvent(new CustomEvent("tlw:drawn", { detail: { seq: drawSeq, ms: performance.now() - rangeEndedAt } }));
       }
     }
 

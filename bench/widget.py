@@ -1,0 +1,278 @@
+"""What the widget fetches and how soon it draws, in Debian's Chromium at 1280x800.
+
+    python -m bench.widget                       # over the seed (a fresh seeded database)
+    python -m bench.widget --db /path/to/bench-1m.db
+
+For each zoom from a week to the whole span, the page's window is set (as the end of a
+pan or zoom sets it) at several places where the events are, and two figures are taken
+per view:
+
+- bytes: every API response the view caused (Resource Timing ``transferSize``: headers
+  and compressed body as they came over the wire; 0 for an answer the browser cache
+  served), and how many requests;
+- ms: from vis-timeline's ``rangechanged`` (the end of the pan or zoom) to the frame after
+  the widget drew the new items (its ``tlw:drawn`` event), the 80 ms debounce included.
+
+The first view is measured too: from navigation to the first drawn view, and how many
+histograms of the whole archive it asked for.
+
+The database given is never opened for writing: it is copied to a scratch directory
+(the service migrates, and its WAL journal writes beside the file) and the copy served
+by ``gunicorn -c service/gunicorn_conf.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from datetime import date, timedelta
+from pathlib import Path
+
+from bench.run import HOST, REPO, VENV_BIN, Server, free_port, get_json, stop_servers, wait_ready
+
+CHROMIUM = "/usr/bin/chromium"
+DAY = timedelta(days=1)
+ZOOMS = [("week", 7), ("month", 30), ("year", 365), ("decade", 3652), ("century", 36524)]
+BUDGET_MS = 200
+
+
+def serve(db: Path, workdir: Path, workers: int) -> Server:
+    env = dict(os.environ, TIMELINE_DATABASE=str(db), PYTHONPATH=str(REPO))
+    port = free_port()
+    argv = [str(VENV_BIN / "gunicorn"), "-c", str(REPO / "service" / "gunicorn_conf.py")]
+    argv += ["--workers", str(workers), "--bind", f"{HOST}:{port}", "service:create_app()"]
+    log_path = workdir / "service.log"
+    proc = subprocess.Popen(
+        argv,
+        cwd=str(REPO),
+        env=env,
+        stdout=open(log_path, "wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    srv = Server("service", port, proc, log_path, "/readyz")
+    wait_ready(srv, timeout=600)  # an older copy migrates first
+    return srv
+
+
+def seeded_db(workdir: Path) -> Path:
+    db = workdir / "seed.db"
+    env = dict(os.environ, TIMELINE_DATABASE=str(db))
+    subprocess.run([str(VENV_BIN / "timeline"), "seed"], env=env, check=True, capture_output=True)
+    return db
+
+
+def span_of(port: int) -> tuple[date, date, list[tuple[date, int]]]:
+    """The archive's first and last day and its year histogram (where the events are)."""
+    h = get_json(port, "/api/v1/events/histogram?interval=year")["buckets"]
+    years = [(date.fromisoformat(b["start"]), b["count"]) for b in h if len(b["start"]) == 10]
+    first = years[0][0]
+    last = date.fromisoformat(h[-1]["end"]) if len(h[-1]["end"]) == 10 else date(9999, 12, 31)
+    return first, last, years
+
+
+def places(years: list[tuple[date, int]], n: int) -> list[date]:
+    """n days at evenly spaced quantiles of the events (where a reader would look)."""
+    total = sum(c for _, c in years)
+    out, acc, i = [], 0, 0
+    for k in range(n):
+        target = total * (k + 0.5) / n
+        while i < len(years) - 1 and acc + years[i][1] < target:
+            acc += years[i][1]
+            i += 1
+        within = (target - acc) / max(1, years[i][1])
+        out.append(years[i][0] + timedelta(days=int(364 * within)))
+    return out
+
+
+VIEW_JS = """
+([a, b]) => new Promise((resolve) => {
+  const root = document.querySelector('[data-timeline-widget]');
+  performance.clearResourceTimings();
+  const timer = setTimeout(() => resolve({timeout: true}), 20000);
+  root.addEventListener('tlw:drawn', (ev) => { clearTimeout(timer); resolve({ms: ev.detail.ms}); }, {once: true});
+  root.tlwWidget.timeline.setWindow(new Date(a), new Date(b), {animation: false});
+})
+"""
+
+FETCHED_JS = """
+() => performance.getEntriesByType('resource').filter(e => e.name.includes('/api/v1/'))
+  .map(e => ({url: e.name, bytes: e.transferSize, body: e.encodedBodySize, ms: e.duration}))
+"""
+
+FIRST_JS = """
+() => new Promise((resolve) => {
+  const root = document.querySelector('[data-timeline-widget]');
+  const done = () => resolve(performance.now());
+  if (root && root.getAttribute('data-drawn')) done();
+  else document.addEventListener('tlw:drawn', done, {once: true, capture: true});
+})
+"""
+
+
+def fetched(page) -> list[dict]:
+    page.wait_for_timeout(400)  # the counts of events outside the window follow the drawing
+    return page.evaluate(FETCHED_JS)
+
+
+def ms(d: date) -> int:
+    return int((d - date(1970, 1, 1)).total_seconds() * 1000)
+
+
+def run(base: str, port: int, views: int, log) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    first, last, years = span_of(port)
+    whole = (last - first).days
+    results: dict = {"zooms": {}}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        t0 = time.perf_counter()
+        page.goto(base + "/")
+        page.evaluate(FIRST_JS)
+        first_ms = (time.perf_counter() - t0) * 1000
+        got = fetched(page)
+        histograms = [urllib.parse.urlsplit(f["url"]) for f in got if "/events/histogram" in f["url"]]
+        results["first_view"] = {
+            "ms": round(first_ms),
+            "requests": len(got),
+            "bytes": sum(f["bytes"] for f in got),
+            "whole_archive_histograms": sum(
+                1 for u in histograms if "from" not in urllib.parse.parse_qs(u.query)
+            ),
+            "window": page.url.split("?", 1)[-1],
+        }
+        log(f"first view: {results['first_view']}")
+        for name, days in [*ZOOMS, ("whole span", whole)]:
+            if days > whole and name != "whole span":
+                continue
+            rows = []
+            centres = (
+                places(years, views) if name != "whole span" else [first + timedelta(days=whole // 2)] * 3
+            )
+            for k, centre in enumerate(centres):
+                if name == "whole span":  # the whole span, then pans of a tenth either way
+                    centre += timedelta(days=(0, -whole // 10, whole // 10)[k])
+                a = max(date(1, 1, 1), centre - timedelta(days=days // 2))
+                b = a + timedelta(days=days)
+                view = page.evaluate(VIEW_JS, [ms(a), ms(b)])
+                got = fetched(page)
+                rows.append(
+                    {
+                        "window": f"{a}..{b}",
+                        "ms": view.get("ms"),
+                        "timeout": view.get("timeout", False),
+                        "requests": len(got),
+                        "bytes": sum(f["bytes"] for f in got),
+                        "max_response": max((f["body"] for f in got), default=0),
+                    }
+                )
+            results["zooms"][name] = summarise(rows)
+            log(f"{name:>10}: {results['zooms'][name]['summary']}")
+        browser.close()
+    return results
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+
+
+def summarise(rows: list[dict]) -> dict:
+    times = [r["ms"] for r in rows if r["ms"] is not None]
+    sizes = [r["bytes"] for r in rows]
+    summary = {
+        "views": len(rows),
+        "timeouts": sum(r["timeout"] for r in rows),
+        "ms_median": round(statistics.median(times), 1) if times else None,
+        "ms_p95": round(pct(times, 0.95), 1) if times else None,
+        "ms_max": round(max(times), 1) if times else None,
+        "bytes_median": int(statistics.median(sizes)),
+        "bytes_max": max(sizes),
+        "requests_max": max(r["requests"] for r in rows),
+        "largest_response": max(r["max_response"] for r in rows),
+    }
+    return {"summary": summary, "views": rows}
+
+
+def table(results: dict, label: str) -> str:
+    fv = results["first_view"]
+    out = [
+        f"First view ({label}): {fv['ms']:,} ms from navigation to the drawn view, {fv['requests']} requests, "
+        f"{fv['bytes']:,} bytes, {fv['whole_archive_histograms']} histogram(s) of the whole archive; "
+        f"window `{fv['window']}`.",
+        "",
+        "| zoom | views | update ms median | p95 | max | bytes per view median | max | requests max | "
+        f"largest response | each update < {BUDGET_MS} ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, z in results["zooms"].items():
+        s = z["summary"]
+        ok = "✓" if s["ms_max"] is not None and s["ms_max"] < BUDGET_MS and not s["timeouts"] else "✗"
+        out.append(
+            f"| {name} | {s['views']} | {s['ms_median']} | {s['ms_p95']} | {s['ms_max']} | {s['bytes_median']:,} | "
+            f"{s['bytes_max']:,} | {s['requests_max']} | {s['largest_response']:,} | {ok} |"
+        )
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--db", type=Path, help="an archive to serve (copied first; default: the seed)")
+    ap.add_argument("--views", type=int, default=8, help="views per zoom level")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--json", type=Path, help="write every view's figures here")
+    args = ap.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"{CHROMIUM} is missing (apt-get install chromium)")
+
+    def log(msg: str) -> None:
+        print(f"[bench.widget] {msg}", file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="bench-widget-") as tmp:
+        work = Path(tmp)
+        if args.db:
+            src = args.db.resolve()
+            db = work / src.name
+            t = time.perf_counter()
+            shutil.copyfile(src, db)  # read only: the original is never opened by the service
+            log(f"copied {src} ({src.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - t:.0f} s")
+            label = src.name
+        else:
+            db = seeded_db(work)
+            label = "seed"
+        srv = serve(db, work, args.workers)
+        try:
+            count = get_json(srv.port, "/api/v1/events?limit=1&count=true")["total"]
+            log(f"serving {count:,} events at {srv.base()}")
+            results = run(srv.base(), srv.port, args.views, log)
+        finally:
+            stop_servers({"service": srv})
+    results["events"] = count
+    results["archive"] = label
+    results["load_average"] = os.getloadavg()
+    print(f"### {label}: {count:,} events\n")
+    print(table(results, label))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    worst = [z["summary"] for z in results["zooms"].values()]
+    return (
+        0
+        if all(s["ms_max"] is not None and s["ms_max"] < BUDGET_MS and not s["timeouts"] for s in worst)
+        else 1
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -112,6 +112,7 @@ FIRST_JS = """
 () => new Promise((resolve) => {
   const root = document.querySelector('[data-timeline-widget]');
   const done = () => resolve(performance.now());
+  setTimeout(() => resolve(null), 30000);
   if (root && root.getAttribute('data-drawn')) done();
   else document.addEventListener('tlw:drawn', done, {once: true, capture: true});
 })

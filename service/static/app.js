@@ -30,9 +30,11 @@
   var YEAR = 365.2425 * DAY;
   var PAGE_LIMIT = 500;
   var MAX_PAGES = 2;            // pages followed per cell of a sparse window
-  var DENSITY_BUDGET = 400;     // events starting in a window that we load whole
-  var SLICE_LIMIT = 25;         // events per slice of a dense window (the most important)
-  var LONG_LIMIT = 40;          // month-or-longer events per dense window
+  var SMALL_ARCHIVE = 5000;     // up to this many events, a window's events load whole
+  var DENSITY_BUDGET = 400;     // more events than this start in view: density bands
+  var SLICES = 6;               // a large archive's window is read in about 6 slices
+  var SLICE_LIMIT = 40;         // day events per slice (the most important)
+  var LONG_LIMIT = 20;          // long events (spans, months and up) per window of a large archive
   var DRAW_LIMIT = 160;         // items drawn at once: the most important first
   var LIST_LIMIT = 300;         // rows in the accessible list
   var SEARCH_LIMIT = 100;       // search results per page
@@ -407,10 +409,10 @@
       return out;
     }
 
-    // One round trip where it can: the whole archive's year histogram (cached since the
-    // first view) says whether the window is clearly sparse (load its events) or clearly
-    // dense (load its slices and, at the same time, its own histogram for the bands);
-    // only in between is the window's histogram asked first.
+    // One round trip: the whole archive's year histogram (cached since the first view)
+    // says how big the archive is. A small one (SMALL_ARCHIVE) loads the window's cells
+    // whole; a large one loads its layers (day events by slices, longer ones apart) with
+    // the window's own histogram alongside, for the density bands and the counts.
     function load() {
       var w = timeline.getWindow(), from = +w.start, to = +w.end;
       var key = filterKey() + "|" + from + "|" + to;
@@ -421,30 +423,18 @@
       setBusy(true);
       var cells = cellsFor(from, to);
       var lo = cells[0].from, hi = cells[cells.length - 1].to;
-      var windowHist = function () { return histogram(intervalFor(hi - lo), lo, hi); };
-      var sparse = function (h, n) {
-        return loadCells(cells).then(function (r) {
-          // Long events the start histogram does not see can still overflow a window.
-          return r.truncated ? dense(h, Math.max(n || 0, DENSITY_BUDGET + 1)) : { r: r, h: h, n: n };
-        });
-      };
-      var dense = function (h, n) {
-        return Promise.all([h ? Promise.resolve(h) : windowHist(), histogram("year")]).then(function (hs) {
-          var fine = hs[0] && hs[0].length ? hs[0] : hs[1];
-          return loadDense(from, to, fine || [], n).then(function (r) {
-            return { r: r, h: hs[0], n: hs[0] ? countIn(hs[0], from, to) : n };
-          });
-        });
-      };
       histogram("year").then(function (hy) {
         if (gen !== generation) return null;
-        var est = hy ? countIn(hy, from, to) : null;
-        if (est !== null && est <= DENSITY_BUDGET / 2) return sparse(null, est);
-        if (est !== null && est > DENSITY_BUDGET * 2) return dense(null, est);
-        return windowHist().then(function (h) {
-          var n = h ? countIn(h, from, to) : null;
-          return n !== null && n > DENSITY_BUDGET ? dense(h, n) : sparse(h, n);
-        });
+        var total = hy ? sumN(hy) + hy.unbucketed : null;
+        var layered = function () {
+          return Promise.all([histogram(intervalFor(hi - lo), lo, hi), loadLayers(from, to, hy || [])]).then(function (r) {
+            var n = r[0] ? countIn(r[0], from, to) : null;
+            r[1].dense = r[1].truncated || (n !== null && n > DENSITY_BUDGET);
+            return { r: r[1], h: r[0], n: n };
+          });
+        };
+        if (total === null || total > SMALL_ARCHIVE) return layered();
+        return loadCells(cells).then(function (r) { return r.truncated ? layered() : { r: r, h: null, n: null }; });
       }).then(function (got) {
         if (!got || gen !== generation) return;
         setBusy(false);
@@ -489,30 +479,29 @@
       return 5;
     }
 
-    // A dense window: its day events in aligned slices (about a dozen), each asking for the
-    // SLICE_LIMIT first of its most important events, plus the window's longer events
-    // (months and up) at a level that keeps them few. Each request is small and cached.
-    function loadDense(from, to, h, n) {
+    // A large archive's window, in small cacheable requests: the day events lying within
+    // each of about SLICES aligned slices, each asking for its SLICE_LIMIT first at the
+    // lowest importance that (by the year histogram) should fit; apart from them, spans of
+    // days across slices, month events and longer ones, the most important only (a week
+    // lies inside thousands of decades and centuries).
+    function loadLayers(from, to, hy) {
       var unit = DAY;
-      while (unit * 12 < to - from) unit *= 2;
+      while (unit * SLICES < to - from) unit *= 2;
       var reqs = [], levels = [];
       for (var k = Math.floor(from / unit); k * unit < to; k++) {
-        var s = k * unit, e = s + unit;
-        var level = levelFor(h && h.length ? countIn(h, s, e) : n / 12, SLICE_LIMIT);
+        var s = k * unit, e = s + unit, level = levelFor(countIn(hy, s, e), SLICE_LIMIT);
         levels.push(level);
-        reqs.push(eventsUrl({ from: formatDay(s), to: formatDay(e - DAY), precision: "day", min_importance: level > 1 ? level : null, limit: SLICE_LIMIT }));
+        reqs.push(eventsUrl({ from: formatDay(s), to: formatDay(e - DAY), match: "within", precision: "day", min_importance: level > 1 ? level : null, limit: SLICE_LIMIT }));
       }
-      var longLevel = levelFor(n * 0.3, LONG_LIMIT);
-      reqs.push(eventsUrl({
-        from: formatDay(floorDay(from)), to: formatDay(ceilDay(to) - DAY),
-        precision: ["month", "year", "decade", "century", "millennium"],
-        min_importance: longLevel > 1 ? longLevel : null, limit: LONG_LIMIT
-      }));
+      var wf = formatDay(floorDay(from)), wt = formatDay(ceilDay(to) - DAY);
+      reqs.push(eventsUrl({ from: wf, to: wt, precision: "day", min_importance: 5, limit: LONG_LIMIT / 4 }));   // spans of days across slices
+      reqs.push(eventsUrl({ from: wf, to: wt, precision: "month", min_importance: 4, limit: LONG_LIMIT / 2 }));
+      reqs.push(eventsUrl({ from: wf, to: wt, precision: ["year", "decade", "century", "millennium"], min_importance: 5, limit: LONG_LIMIT / 4 }));
       return Promise.all(reqs.map(cachedJSON)).then(function (bodies) {
         return {
           events: [].concat.apply([], bodies.map(function (b) { return b.items || []; })),
           truncated: bodies.some(function (b) { return !!b.next; }),
-          dense: true, level: Math.min.apply(null, levels.concat([longLevel]))
+          level: Math.max.apply(null, levels)
         };
       });
     }
@@ -538,7 +527,11 @@
       return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
     }
 
+    // Stacking order: what happened at a point (days, clusters) takes the top rows, spans
+    // the rows below; each in chronological order.
     function itemOrder(a, b) {
+      var pa = a.type === "box" ? 0 : 1, pb = b.type === "box" ? 0 : 1;
+      if (pa !== pb) return pa - pb;
       if (a.ev && b.ev) return chronological(a.ev, b.ev);
       return (a.start - b.start) || (a.id < b.id ? -1 : 1);
     }
@@ -764,7 +757,7 @@
       ui.range.textContent = formatRange(+w.start, +w.end);
       var parts = [];
       if (view && view.dense) {
-        parts.push("About " + Math.round(view.count || 0).toLocaleString("en") + " events start in view; the most important " + visible.length.toLocaleString("en") + " are drawn (importance " + view.level + " and up). Zoom in for more; darker bands hold more events");
+        parts.push((view.count !== null ? "About " + Math.round(view.count).toLocaleString("en") + " events start in view; " : "") + "the most important " + visible.length.toLocaleString("en") + " are shown" + (view.level > 1 ? " (importance " + view.level + " and up where it is dense)" : "") + ". Zoom in for more; darker bands hold more events");
       } else {
         parts.push(plural(visible.length, "event", "events") + " in view");
         if (view && view.truncated) parts.push("some left out: zoom in to see all");

@@ -32,10 +32,10 @@
   var MAX_PAGES = 2;            // pages followed per cell of a sparse window
   var SMALL_ARCHIVE = 5000;     // up to this many events, a window's events load whole
   var DENSITY_BUDGET = 400;     // more events than this start in view: density bands
-  var SLICES = 6;               // a large archive's window is read in about 6 slices
-  var SLICE_LIMIT = 40;         // day events per slice (the most important)
+  var SLICES = 4;               // a large archive's window is read in about 4 slices
+  var SLICE_LIMIT = 15;         // day events per slice (the most important)
   var LONG_LIMIT = 20;          // long events (spans, months and up) per window of a large archive
-  var DRAW_LIMIT = 160;         // items drawn at once: the most important first
+  var DRAW_LIMIT = 60;          // items drawn at once, the most important first (vis adds ~1 ms each)
   var LIST_LIMIT = 300;         // rows in the accessible list
   var SEARCH_LIMIT = 100;       // search results per page
   var STORY_PAGES = 4;          // story mode reads at most 4 pages of 500 events
@@ -48,7 +48,7 @@
   var CLUSTER_OPEN_MAX = 12;
   var LABEL_MAX = 640;          // widest label (px); narrower on small screens
   var LABEL_MIN = 120;          // a label with less room than this is shortened (ellipsis)
-  var DEBOUNCE_MS = 40;
+  var DEBOUNCE_MS = 30;
   var CACHE_MAX = 240;
   // Share of events at importance >= 1..5 assumed when a dense window must pick a level
   // before it has seen its events (a typical archive: most events are of importance 3).
@@ -211,6 +211,7 @@
     var revealPending = false;      // scroll the selected item into sight after the next draw
     var drawSeq = 0;
     var loadedKey = null;           // window and filters of the last load
+    var drawnAs = new Map();        // item id -> what vis was last given for it
 
     var timeline = new vis.Timeline(ui.canvas, items, {
       minHeight: 200,
@@ -480,7 +481,7 @@
     }
 
     // A large archive's window, in small cacheable requests: the day events lying within
-    // each of about SLICES aligned slices, each asking for its SLICE_LIMIT first at the
+    // each of SLICES to 2 x SLICES aligned slices, each asking for its SLICE_LIMIT first at the
     // lowest importance that (by the year histogram) should fit; apart from them, spans of
     // days across slices, month events and longer ones, the most important only (a week
     // lies inside thousands of decades and centuries).
@@ -575,9 +576,19 @@
         else next.push(g[0].range && width - g[0].x - 12 >= LABEL_MIN ? rangeItem(g[0].e, g[0].x, g[0].x, width, maxLabel, from, to) : boxItem(g[0].e, g[0].x, width, maxLabel));
       });
       if (view.dense && view.hist) next = next.concat(bands(view.hist, from, to));
+      // Only what changed goes to vis: each item it (re)builds costs about a millisecond.
       var keep = new Set(next.map(function (i) { return i.id; }));
-      items.remove(items.getIds().filter(function (id) { return !keep.has(id); }));
-      items.update(next);
+      items.remove(items.getIds().filter(function (id) {
+        if (keep.has(id)) return false;
+        drawnAs.delete(id);
+        return true;
+      }));
+      items.update(next.filter(function (i) {
+        var sig = [i.type, +i.start, +i.end, i.align, i.lw, i.cut, i.className, i.cluster ? i.cluster.ids.length : ""].join("|");
+        if (drawnAs.get(i.id) === sig) return false;
+        drawnAs.set(i.id, sig);
+        return true;
+      }));
       timeline.setSelection(state.id && keep.has(state.id) ? [state.id] : []);
       renderList(visible, drawn.length);
       if (search) renderSearch();

@@ -35,7 +35,8 @@
   var SLICES = 4;               // a large archive's window is read in about 4 slices
   var SLICE_LIMIT = 15;         // day events per slice (the most important)
   var LONG_LIMIT = 20;          // long events (spans, months and up) per window of a large archive
-  var DRAW_LIMIT = 60;          // items drawn at once, the most important first (vis adds ~1 ms each)
+  var DRAW_LIMIT = 50;          // items drawn at once, the most important first (vis adds ~1 ms each)
+  var BANDS = 16;               // density bands behind a dense window
   var LIST_LIMIT = 300;         // rows in the accessible list
   var SEARCH_LIMIT = 100;       // search results per page
   var STORY_PAGES = 4;          // story mode reads at most 4 pages of 500 events
@@ -661,14 +662,17 @@
       };
     }
 
-    // Density behind a dense window: the histogram's buckets as bands, darker = more.
+    // Density behind a dense window: BANDS even bands from the histogram, darker = more
+    // (few, as each is an item vis must build).
     function bands(h, from, to) {
-      var inView = h.filter(function (b) { return b.e > from && b.s < to; });
-      var max = Math.max.apply(null, inView.map(function (b) { return b.n / Math.max(1, (b.e - b.s) / DAY); }).concat([1e-9]));
-      return inView.slice(0, 400).map(function (b) {
-        var level = Math.max(1, Math.ceil(b.n / Math.max(1, (b.e - b.s) / DAY) / max * 5));
-        return { id: "band:" + b.s, type: "background", start: new Date(b.s), end: new Date(b.e), className: "tlw-bin tlw-bin-" + level, band: true };
-      });
+      var width = (to - from) / BANDS, counts = [];
+      for (var i = 0; i < BANDS; i++) counts.push(countIn(h, from + i * width, from + (i + 1) * width));
+      var max = Math.max.apply(null, counts.concat([1e-9]));
+      return counts.map(function (n, i) {
+        if (n < 0.5) return null;
+        var a = floorDay(from + i * width), b = floorDay(from + (i + 1) * width);
+        return { id: "band:" + a + ":" + b, type: "background", start: new Date(a), end: new Date(b), className: "tlw-bin tlw-bin-" + Math.max(1, Math.ceil(n / max * 5)), band: true };
+      }).filter(Boolean);
     }
 
     function itemTemplate(item) {

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 from widget_page import AXE, DESKTOP, PHONE, Widget, run_axe, seed_events
 
-pytestmark = pytest.mark.usefixtures("live_server")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("live_server")]  # slow: a real browser
 
 SIZES = {"desktop": DESKTOP, "phone": PHONE}
 

@@ -11,6 +11,8 @@
     python -m bench.cluster --events 20000                       # a quick run
     python -m bench.cluster --database /path/bench-1m.db --replicas 1 --duration 10
                                                                  # 1M events (copied first)
+    python -m bench.cluster --database /path/bench-1m.db --catch-up-only
+                           # 3 only: litestream replicate's first snapshot, then a new follower
 
 The database given is only ever copied. Figures are printed as JSON.
 """
@@ -176,6 +178,36 @@ def catch_up(url: str, workdir: Path) -> dict:
     }
 
 
+def snapshot_then_catch_up(db: Path, workdir: Path) -> dict:
+    """``litestream replicate`` from nothing to a file:// replica (timed until its first
+    snapshot is listed and stays put), then :func:`catch_up` of a new follower."""
+    url = f"file://{workdir / 'replica'}"
+    started = time.monotonic()
+    with open(workdir / "replicate.log", "wb") as log:
+        replicate = replication.start_replicate(str(db), url, log)
+    try:
+        last, steady = None, 0
+        while steady < 3:
+            time.sleep(1.0)
+            try:
+                files = replication.ltx_files(url)
+            except replication.ReplicationError:
+                files = []
+            newest = max((f.max_txid for f in files), default=None)
+            steady = steady + 1 if newest is not None and newest == last else 0
+            last = newest
+        shipped = time.monotonic() - started - 3
+        size = sum(f.stat().st_size for f in (workdir / "replica").rglob("*.ltx"))
+        return {
+            "database_bytes": db.stat().st_size,
+            "first_snapshot_s": round(shipped, 1),
+            "replica_bytes": size,
+            "new_replica_catch_up": catch_up(url, workdir),
+        }
+    finally:
+        replication.stop(replicate, wait=60)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", help="a database to copy and serve (never written)")
@@ -186,6 +218,11 @@ def main(argv=None) -> int:
     parser.add_argument("--write-rate", type=float, default=50.0)
     parser.add_argument("--write-seconds", type=float, default=20.0)
     parser.add_argument("--workdir", help="keep everything here (default: a temporary directory)")
+    parser.add_argument(
+        "--catch-up-only",
+        action="store_true",
+        help="no servers: time litestream replicate's first snapshot and a new follower's catch-up",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         sys.exit("bench.cluster needs wrk (bash dev bench installs it)")
@@ -202,6 +239,12 @@ def main(argv=None) -> int:
         from bench.generate import generate
 
         generate(str(db), args.events, quiet=True)
+    if args.catch_up_only:
+        figures.update(snapshot_then_catch_up(db, workdir))
+        print(json.dumps(figures, indent=2))
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return 0
     env = dict(
         os.environ,
         TIMELINE_DATABASE=str(db),

@@ -157,6 +157,39 @@ def lag_under_writes(info: dict, token: str, rate: float, seconds: float) -> dic
     }
 
 
+def write_throughput(proxy: str, token: str, seconds: float, clients: int = 4) -> dict:
+    """``clients`` threads PUT single events through the proxy as fast as they are answered."""
+    done, refused, stop = [], [], threading.Event()
+
+    def writer(n):
+        session = requests.Session()
+        i = 0
+        while not stop.is_set():
+            i += 1
+            t0 = time.monotonic()
+            r = session.put(
+                f"{proxy}/api/v1/events/bench-w-{n}-{i}",
+                json={"date": "2020-01-01", "title": f"write {n} {i}"},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            )
+            (done if r.status_code in (200, 201) else refused).append(time.monotonic() - t0)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    return {
+        "writes_per_s": round(len(done) / seconds, 1),
+        "p50_ms": round(statistics.median(done) * 1000, 1) if done else None,
+        "p99_ms": round(sorted(done)[int(0.99 * (len(done) - 1))] * 1000, 1) if done else None,
+        "refused": len(refused),
+    }
+
+
 def catch_up(url: str, workdir: Path) -> dict:
     files = replication.ltx_files(url)
     target = max((f.max_txid for f in files), default=0)
@@ -278,6 +311,8 @@ def main(argv=None) -> int:
         for name, (url, chosen, headers) in runs.items():
             figures[name] = wrk(url, chosen, args.duration, args.connections, headers, workdir)
             print(name, figures[name], file=sys.stderr)
+        figures["write_throughput"] = write_throughput(info["proxy"], token, args.duration)
+        print("writes", figures["write_throughput"], file=sys.stderr)
         if info["replicas"]:
             figures["lag_under_writes"] = lag_under_writes(info, token, args.write_rate, args.write_seconds)
             print("lag", figures["lag_under_writes"], file=sys.stderr)

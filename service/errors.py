@@ -12,6 +12,7 @@ answered with a bare 500 problem: no stack trace or SQL ever reaches a client.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -238,6 +239,8 @@ def storage_problem(exc: sqlite3.Error, database: str, writing: bool = True) -> 
     code = getattr(exc, "sqlite_errorcode", None)
     message = str(exc).lower()
     primary = code & 0xFF if isinstance(code, int) else None
+    if primary == SQLITE_IOERR and _disk_nearly_full(database):
+        primary = SQLITE_FULL  # a write that met ENOSPC can surface as an I/O error (e.g. growing the WAL)
     if primary == SQLITE_FULL or "disk is full" in message:
         kind, detail = "storage-full", "The database's disk is full; nothing was written. Retry later."
     elif primary == SQLITE_READONLY or "readonly database" in message:
@@ -258,6 +261,15 @@ def storage_problem(exc: sqlite3.Error, database: str, writing: bool = True) -> 
         return None
     _last_fault[database] = (kind, time.time())
     return kind, detail, {"Retry-After": str(WRITE_BUSY_RETRY_AFTER)}
+
+
+def _disk_nearly_full(database: str, margin: int = 1 << 20) -> bool:
+    """Less than ``margin`` bytes free where the database lives (when that can be read)."""
+    try:
+        stat = os.statvfs(os.path.dirname(os.path.abspath(database)) or ".")
+    except OSError:
+        return False
+    return stat.f_bavail * stat.f_frsize < margin
 
 
 def last_storage_fault(database: str) -> tuple[str, float] | None:

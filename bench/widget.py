@@ -241,6 +241,7 @@ def main(argv=None) -> int:
     def log(msg: str) -> None:
         print(f"[bench.widget] {msg}", file=sys.stderr, flush=True)
 
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-widget-") as tmp:
         work = Path(tmp)
         if args.db:
@@ -262,8 +263,10 @@ def main(argv=None) -> int:
             stop_servers({"service": srv})
     results["events"] = count
     results["archive"] = label
-    results["load_average"] = os.getloadavg()
+    results["load_average"] = {"before": load_before, "after": os.getloadavg()}
     print(f"### {label}: {count:,} events\n")
+    before, after = results["load_average"]["before"][0], results["load_average"]["after"][0]
+    print(f"Load average (1 min) before {before:.1f}, after {after:.1f} (2 cores, shared).\n")
     print(table(results, label))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from flask import current_app, request
+from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
 from .. import store as store_module
+from ..errors import PROBLEM_TYPE
+from ..schemas import ProblemSchema
 
 
 def get_store() -> store_module.Store:
@@ -28,3 +31,31 @@ class QueryParser(FlaskParser):
             if loaded is not None:
                 return loaded
         return super().parse(argmap, req, location=location, **kwargs)
+
+
+def problems(blp: Blueprint, *statuses: int | tuple[int, str]):
+    """Document each status as a ``ProblemSchema`` answer in ``application/problem+json``:
+    a status alone takes its HTTP phrase as description, ``(status, description)`` its own.
+    The same as one ``blp.alt_response`` line per status, stacked in the order given."""
+
+    def document(view):
+        for status in reversed(statuses):
+            code, description = status if isinstance(status, tuple) else (status, None)
+            view = blp.alt_response(
+                code, schema=ProblemSchema, content_type=PROBLEM_TYPE, description=description
+            )(view)
+        return view
+
+    return document
+
+
+def query_answer(blp: Blueprint, query_schema, answer_schema, description: str | None = None):
+    """A GET view's query string loaded by ``query_schema`` (passed as one dict; a bad query
+    is a 400 problem) and its 200 answer ``answer_schema``, documented."""
+    arguments = blp.arguments(query_schema, location="query", error_status_code=400, as_kwargs=False)
+    answer = blp.alt_response(200, schema=answer_schema, success=True, description=description)
+
+    def document(view):
+        return arguments(answer(problems(blp, 400)(view)))
+
+    return document

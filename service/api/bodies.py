@@ -15,6 +15,11 @@ from ..jsonio import JSONError, iter_array, iter_ndjson, loads
 JSON_TYPES = ("application/json",)
 MERGE_PATCH = "application/merge-patch+json"
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+#: The OpenAPI ``requestBody`` of a PATCH: a JSON object, as a merge patch or plain JSON.
+MERGE_PATCH_BODY = {
+    "required": True,
+    "content": {MERGE_PATCH: {"schema": {"type": "object"}}, JSON_TYPES[0]: {"schema": {"type": "object"}}},
+}
 
 
 def require_type(*allowed: str) -> str:

@@ -6,16 +6,14 @@ import orjson
 from flask import Response
 from flask_smorest import Blueprint
 
-from ..schemas import ChangeFeedSchema, ChangesQuerySchema, ProblemSchema
-from . import get_store
+from ..schemas import ChangeFeedSchema, ChangesQuerySchema
+from . import get_store, query_answer
 
 blp = Blueprint("changes", __name__, url_prefix="/api/v1", description="The change feed.")
 
 
 @blp.route("/changes", methods=["GET"])
-@blp.arguments(ChangesQuerySchema(), location="query", error_status_code=400, as_kwargs=False)
-@blp.alt_response(200, schema=ChangeFeedSchema, success=True)
-@blp.alt_response(400, schema=ProblemSchema, content_type="application/problem+json")
+@query_answer(blp, ChangesQuerySchema(), ChangeFeedSchema)
 def changes(args):
     """Changes with seq greater than `since`; applying all from since=0 rebuilds every event."""
     rows = get_store().changes(args["since"], args["limit"])

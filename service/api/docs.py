@@ -47,6 +47,10 @@ def _html(body: str) -> Response:
     return Response(body, mimetype="text/html")
 
 
+def _problem_link(kind: str) -> str:
+    return f'<a href="{url_for("docs.problem", kind=kind)}"><code>/problems/{kind}</code></a>'
+
+
 def _code(text: str) -> str:
     """The Markdown-ish meanings in KINDS (`code`) as HTML."""
     parts = escape(text).split("`")
@@ -56,11 +60,7 @@ def _code(text: str) -> str:
 @bp.route("/docs")
 def docs():
     """The API reference, rendered in the browser by the vendored Redoc from /openapi.json."""
-    rows = "".join(
-        f'<li><a href="{url_for("docs.problem", kind=k)}"><code>/problems/{k}</code></a> '
-        f"({s}) {escape(t)}</li>"
-        for k, (s, t, _m) in KINDS.items()
-    )
+    rows = "".join(f"<li>{_problem_link(k)} ({s}) {escape(t)}</li>" for k, (s, t, _m) in KINDS.items())
     body = (
         _head("Timeline event API — reference")
         + '<noscript><div class="problems"><p>The reference needs JavaScript; the description itself is '
@@ -77,8 +77,7 @@ def docs():
 def problems():
     """Every problem type: the URI, status, title and meaning."""
     rows = "".join(
-        f'<tr id="{k}"><td><a href="{url_for("docs.problem", kind=k)}"><code>/problems/{k}</code></a></td>'
-        f"<td>{s}</td><td>{escape(t)}</td><td>{_code(m)}</td></tr>\n"
+        f'<tr id="{k}"><td>{_problem_link(k)}</td><td>{s}</td><td>{escape(t)}</td><td>{_code(m)}</td></tr>\n'
         for k, (s, t, m) in KINDS.items()
     )
     body = (

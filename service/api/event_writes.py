@@ -14,9 +14,9 @@ from marshmallow import ValidationError
 
 from .. import auth, ingest
 from ..errors import ApiError, map_refusals
-from ..schemas import READ_ONLY_EVENT_FIELDS, EventOutSchema, EventSchema, ImportResultSchema, ProblemSchema
+from ..schemas import READ_ONLY_EVENT_FIELDS, EventOutSchema, EventSchema, ImportResultSchema
 from ..slugs import RESERVED_IDS
-from . import bodies, get_store
+from . import bodies, get_store, problems
 from .events import event_etag
 
 blp = Blueprint(
@@ -25,7 +25,6 @@ blp = Blueprint(
     url_prefix="/api/v1",
     description="Writing events: create, replace, merge-patch, delete and the atomic import.",
 )
-_PROBLEM = "application/problem+json"
 
 
 def _invalid(exc: ValidationError) -> str:
@@ -89,13 +88,13 @@ def _if_match(store, event_id: str) -> int | None:
 
 _body_doc = {"requestBody": {"required": True, "content": {"application/json": {"schema": EventSchema}}}}
 _write_doc = {"security": [{"bearerAuth": []}]}
+_NOT_AN_EVENT = (405, "The id is histogram, facets or import: not an event.")
 
 
 @blp.route("/events", methods=["POST"])
 @blp.doc(**_body_doc, **_write_doc)
 @blp.alt_response(201, schema=EventOutSchema, success=True, description="Created; Location and ETag name it.")
-@blp.alt_response(409, schema=ProblemSchema, content_type=_PROBLEM)
-@blp.alt_response(422, schema=ProblemSchema, content_type=_PROBLEM)
+@problems(blp, 409, 422)
 @auth.require("write", get_store)
 def create_event(**_):
     """Create an event (its id derived from date and title when absent)."""
@@ -111,14 +110,7 @@ def create_event(**_):
 @blp.doc(**_body_doc, **_write_doc)
 @blp.alt_response(200, schema=EventOutSchema, success=True, description="Replaced (or unchanged).")
 @blp.alt_response(201, schema=EventOutSchema, description="Created with this id.")
-@blp.alt_response(412, schema=ProblemSchema, content_type=_PROBLEM)
-@blp.alt_response(422, schema=ProblemSchema, content_type=_PROBLEM)
-@blp.alt_response(
-    405,
-    schema=ProblemSchema,
-    content_type=_PROBLEM,
-    description="The id is histogram, facets or import: not an event.",
-)
+@problems(blp, 412, 422, _NOT_AN_EVENT)
 @not_reserved
 @auth.require("write", get_store)
 def replace_event(event_id):
@@ -133,26 +125,9 @@ def replace_event(event_id):
 
 
 @blp.route("/events/<string:event_id>", methods=["PATCH"])
-@blp.doc(
-    requestBody={
-        "required": True,
-        "content": {
-            "application/merge-patch+json": {"schema": {"type": "object"}},
-            "application/json": {"schema": {"type": "object"}},
-        },
-    },
-    **_write_doc,
-)
+@blp.doc(requestBody=bodies.MERGE_PATCH_BODY, **_write_doc)
 @blp.alt_response(200, schema=EventOutSchema, success=True)
-@blp.alt_response(404, schema=ProblemSchema, content_type=_PROBLEM)
-@blp.alt_response(412, schema=ProblemSchema, content_type=_PROBLEM)
-@blp.alt_response(422, schema=ProblemSchema, content_type=_PROBLEM)
-@blp.alt_response(
-    405,
-    schema=ProblemSchema,
-    content_type=_PROBLEM,
-    description="The id is histogram, facets or import: not an event.",
-)
+@problems(blp, 404, 412, 422, _NOT_AN_EVENT)
 @not_reserved
 @auth.require("write", get_store)
 def patch_event(event_id):
@@ -178,14 +153,7 @@ def patch_event(event_id):
 @blp.route("/events/<string:event_id>", methods=["DELETE"])
 @blp.doc(**_write_doc)
 @blp.alt_response(204, success=True, description="Deleted.")
-@blp.alt_response(404, schema=ProblemSchema, content_type=_PROBLEM)
-@blp.alt_response(412, schema=ProblemSchema, content_type=_PROBLEM)
-@blp.alt_response(
-    405,
-    schema=ProblemSchema,
-    content_type=_PROBLEM,
-    description="The id is histogram, facets or import: not an event.",
-)
+@problems(blp, 404, 412, _NOT_AN_EVENT)
 @not_reserved
 @auth.require("write", get_store)
 def delete_event(event_id):
@@ -217,12 +185,7 @@ def delete_event(event_id):
     ],
 )
 @blp.alt_response(200, schema=ImportResultSchema, success=True)
-@blp.alt_response(
-    422,
-    schema=ProblemSchema,
-    content_type=_PROBLEM,
-    description="Invalid items: `errors` maps each item's index to its field errors.",
-)
+@problems(blp, (422, "Invalid items: `errors` maps each item's index to its field errors."))
 @auth.require("write", get_store)
 def import_events():
     """Upsert a JSON array or NDJSON of events by id in one transaction: all or nothing."""

@@ -30,13 +30,12 @@ from ..schemas import (
     FacetsSchema,
     HistogramQuerySchema,
     HistogramSchema,
-    ProblemSchema,
 )
 from ..slugs import RESERVED_IDS, is_slug
 from ..store import Filters
 from ..web.fastlane import fast_lane
 from ..web.headers import body_etag
-from . import QueryParser, get_store
+from . import QueryParser, get_store, problems, query_answer
 from .exports import format_response
 
 blp = Blueprint(
@@ -275,14 +274,12 @@ def fast_event(app, environ, event_id: str):
 
 @blp.route("/events", methods=["GET"])
 @fast_lane(fast_page)
-@blp.arguments(EventListQuerySchema(), location="query", error_status_code=400, as_kwargs=False)
-@blp.alt_response(
-    200,
-    schema=EventPageSchema,
-    success=True,
-    description="A page of events in chronological order; other formats by `format` or Accept.",
+@query_answer(
+    blp,
+    EventListQuerySchema(),
+    EventPageSchema,
+    "A page of events in chronological order; other formats by `format` or Accept.",
 )
-@blp.alt_response(400, schema=ProblemSchema, content_type="application/problem+json")
 def list_events(args):
     """A page of events in chronological order."""
     return event_page(args)
@@ -291,13 +288,7 @@ def list_events(args):
 @blp.route("/events/<string:event_id>", methods=["GET"])
 @fast_lane(fast_event)
 @blp.alt_response(200, schema=EventOutSchema, success=True, description="One event, with an ETag.")
-@blp.alt_response(404, schema=ProblemSchema, content_type="application/problem+json")
-@blp.alt_response(
-    405,
-    schema=ProblemSchema,
-    content_type="application/problem+json",
-    description="The id is import: not an event.",
-)
+@problems(blp, 404, (405, "The id is import: not an event."))
 def get_event(event_id):
     """One event by id."""
     if event_id == "import":
@@ -316,9 +307,7 @@ def event_etag(event_id: str, version: int) -> str:
 
 
 @blp.route("/events/histogram", methods=["GET"])
-@blp.arguments(HistogramQuerySchema(), location="query", error_status_code=400, as_kwargs=False)
-@blp.alt_response(200, schema=HistogramSchema, success=True)
-@blp.alt_response(400, schema=ProblemSchema, content_type="application/problem+json")
+@query_answer(blp, HistogramQuerySchema(), HistogramSchema)
 def histogram(args):
     """Counts of matching events per interval, bucketed by their start."""
     return cached_aggregate(lambda: histogram_response(args))
@@ -384,9 +373,7 @@ def histogram_response(args: dict[str, Any], timeline: str | None = None) -> Res
 
 
 @blp.route("/events/facets", methods=["GET"])
-@blp.arguments(FacetQuerySchema(), location="query", error_status_code=400, as_kwargs=False)
-@blp.alt_response(200, schema=FacetsSchema, success=True)
-@blp.alt_response(400, schema=ProblemSchema, content_type="application/problem+json")
+@query_answer(blp, FacetQuerySchema(), FacetsSchema)
 def facets(args):
     """The most frequent tags, actors, timelines, countries and precisions of the matches."""
     return cached_aggregate(lambda: facets_response(args))

@@ -11,8 +11,8 @@ from flask_smorest import Blueprint as ApiBlueprint
 from .. import roles
 from .. import store as store_module
 from ..errors import ApiError, problem
-from ..schemas import HealthSchema, ProblemSchema
-from . import get_store
+from ..schemas import HealthSchema
+from . import get_store, problems
 
 bp = Blueprint("meta", __name__)
 # Liveness and readiness are part of the described API (section 6): a documented blueprint.
@@ -39,13 +39,14 @@ def healthz():
     success=True,
     description="The database answers, its schema is current, and this node can do its job.",
 )
-@ops.alt_response(
-    503,
-    schema=ProblemSchema,
-    content_type="application/problem+json",
-    description="The database is unreachable or its schema is behind; a primary that cannot write "
-    "(disk full, read-only file); a replica more than TIMELINE_MAX_LAG seconds behind. The problem "
-    "carries role, seq and lag_seconds too.",
+@problems(
+    ops,
+    (
+        503,
+        "The database is unreachable or its schema is behind; a primary that cannot write "
+        "(disk full, read-only file); a replica more than TIMELINE_MAX_LAG seconds behind. The problem "
+        "carries role, seq and lag_seconds too.",
+    ),
 )
 def readyz():
     """Readiness: the database answers, its schema is current, a primary can write and a

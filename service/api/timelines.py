@@ -11,14 +11,13 @@ from ..errors import ApiError, map_refusals
 from ..schemas import (
     EventListQuerySchema,
     EventPageSchema,
-    ProblemSchema,
     TimelineCreateSchema,
     TimelineListSchema,
     TimelineOutSchema,
     TimelineSchema,
 )
 from ..store import OPEN_END, OPEN_START, utc_now
-from . import QueryParser, bodies, get_store
+from . import QueryParser, bodies, get_store, problems
 from .events import event_page
 
 blp = Blueprint("timelines", __name__, url_prefix="/api/v1", description="Timelines and their events.")
@@ -30,7 +29,6 @@ map_refusals(
     missing="No timeline '{}'.",
     stale="Timeline '{}' has changed; nothing was written.",
 )
-_PROBLEM = "application/problem+json"
 _write_doc = {"security": [{"bearerAuth": []}]}
 _body = {"requestBody": {"required": True, "content": {"application/json": {"schema": TimelineSchema}}}}
 
@@ -108,8 +106,7 @@ def list_timelines():
     **_write_doc,
 )
 @blp.alt_response(201, schema=TimelineOutSchema, success=True)
-@blp.alt_response(409, schema=ProblemSchema, content_type=_PROBLEM)
-@blp.alt_response(422, schema=ProblemSchema, content_type=_PROBLEM)
+@problems(blp, 409, 422)
 @auth.require("write", get_store)
 def create_timeline():
     """Create a timeline."""
@@ -122,7 +119,7 @@ def create_timeline():
 
 @blp.route("/timelines/<string:slug>", methods=["GET"])
 @blp.alt_response(200, schema=TimelineOutSchema, success=True)
-@blp.alt_response(404, schema=ProblemSchema, content_type=_PROBLEM)
+@problems(blp, 404)
 def get_timeline(slug):
     """One timeline with its derived event_count, start and end."""
     return _response(_one(slug))
@@ -132,8 +129,7 @@ def get_timeline(slug):
 @blp.doc(**_body, **_write_doc)
 @blp.alt_response(200, schema=TimelineOutSchema, success=True)
 @blp.alt_response(201, schema=TimelineOutSchema)
-@blp.alt_response(412, schema=ProblemSchema, content_type=_PROBLEM)
-@blp.alt_response(422, schema=ProblemSchema, content_type=_PROBLEM)
+@problems(blp, 412, 422)
 @auth.require("write", get_store)
 def replace_timeline(slug):
     """Replace a timeline, or create it with this slug."""
@@ -145,19 +141,9 @@ def replace_timeline(slug):
 
 
 @blp.route("/timelines/<string:slug>", methods=["PATCH"])
-@blp.doc(
-    requestBody={
-        "required": True,
-        "content": {
-            "application/merge-patch+json": {"schema": {"type": "object"}},
-            "application/json": {"schema": {"type": "object"}},
-        },
-    },
-    **_write_doc,
-)
+@blp.doc(requestBody=bodies.MERGE_PATCH_BODY, **_write_doc)
 @blp.alt_response(200, schema=TimelineOutSchema, success=True)
-@blp.alt_response(404, schema=ProblemSchema, content_type=_PROBLEM)
-@blp.alt_response(422, schema=ProblemSchema, content_type=_PROBLEM)
+@problems(blp, 404, 422)
 @auth.require("write", get_store)
 def patch_timeline(slug):
     """Change a timeline with a JSON Merge Patch."""
@@ -190,13 +176,7 @@ def patch_timeline(slug):
     ],
 )
 @blp.alt_response(204, success=True, description="Deleted.")
-@blp.alt_response(404, schema=ProblemSchema, content_type=_PROBLEM)
-@blp.alt_response(
-    409,
-    schema=ProblemSchema,
-    content_type=_PROBLEM,
-    description="It still has events and cascade is not true.",
-)
+@problems(blp, 404, (409, "It still has events and cascade is not true."))
 @auth.require("write", get_store)
 def delete_timeline(slug):
     """Delete a timeline; one that still has events needs ?cascade=true, which detaches them."""
@@ -230,7 +210,7 @@ def delete_timeline(slug):
 @blp.route("/timelines/<string:slug>/events", methods=["GET"])
 @blp.arguments(EventListQuerySchema(), location="query", error_status_code=400, as_kwargs=False)
 @blp.alt_response(200, schema=EventPageSchema, success=True)
-@blp.alt_response(404, schema=ProblemSchema, content_type=_PROBLEM)
+@problems(blp, 404)
 def timeline_events(args, slug):
     """The timeline's events, taking every parameter of GET /events."""
     _one(slug)

@@ -476,6 +476,11 @@ def _diagnose(text: str) -> str:
 # --------------------------------------------------------------------------
 
 
+#: The fields of an event that its ``date`` determines, in the contract's order (the keys of
+#: :meth:`ParsedDate.as_fields`).
+DERIVED_FIELDS = ("start", "end", "precision", "approximate", "uncertain", "display_date")
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedDate:
     edtf: str

@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from .dates import civil, day_number, month_days
+from .dates import DERIVED_FIELDS, civil, day_number, month_days
 
 __all__ = [
     "MEDIA_TYPES",
@@ -137,12 +137,7 @@ def ndjson(events: Iterable[Any]) -> Iterator[bytes]:
 CSV_COLUMNS = (
     "id",
     "date",
-    "start",
-    "end",
-    "precision",
-    "approximate",
-    "uncertain",
-    "display_date",
+    *DERIVED_FIELDS,
     "title",
     "summary",
     "importance",

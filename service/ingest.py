@@ -292,18 +292,7 @@ def load_seed_dir(app, seed_dir: Path | str | None = None) -> Counts:
 
 # --------------------------------------------------------------------------- single writes and imports
 
-WRITABLE = (
-    "id",
-    "date",
-    "title",
-    "summary",
-    "importance",
-    "tags",
-    "actors",
-    "location",
-    "sources",
-    "timelines",
-)
+WRITABLE = tuple(EventSchema().fields)  # what a client writes: the fields of the schema of writes
 
 
 def writable_fields(doc: dict[str, Any]) -> dict[str, Any]:

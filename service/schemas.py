@@ -24,17 +24,7 @@ from . import dates, slugs
 from .countries import ASSIGNED as COUNTRIES
 from .formats import FORMATS, GROUP_BY
 
-READ_ONLY_EVENT_FIELDS = (
-    "start",
-    "end",
-    "precision",
-    "approximate",
-    "uncertain",
-    "display_date",
-    "created_at",
-    "updated_at",
-    "version",
-)
+READ_ONLY_EVENT_FIELDS = (*dates.DERIVED_FIELDS, "created_at", "updated_at", "version")
 PRECISIONS = ("day", "month", "year", "decade", "century", "millennium")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # JSON Schema approximations of rules the validators below enforce exactly (documentation:

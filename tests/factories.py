@@ -27,6 +27,17 @@ from service import auth, create_app, ingest
 from service import store as store_module
 from service.countries import ASSIGNED
 
+# --------------------------------------------------------------------------- the event's fields
+
+#: An event's fields in the order API.md gives them (and GET answers them), written out here
+#: rather than read from the service so that a test of the contract cannot drift with it.
+EVENT_FIELDS = tuple(
+    "id date start end precision approximate uncertain display_date title summary importance "
+    "tags actors location sources timelines created_at updated_at version".split()
+)
+#: The fields a client writes; the others are derived from ``date`` or stamped on each write.
+WRITABLE_FIELDS = tuple("id date title summary importance tags actors location sources timelines".split())
+
 # --------------------------------------------------------------------------- tokens and dumps
 
 

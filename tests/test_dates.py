@@ -10,6 +10,7 @@ from factories import bearer, make_token
 
 from service import store
 from service.dates import (
+    DERIVED_FIELDS,
     MAX_YEAR,
     OPEN_END,
     OPEN_START,
@@ -202,6 +203,11 @@ FORMS = [
     ("-0004-02-29", "-0004-02-29", "-0004-02-29", "day", False, False, "29 February 5 BC"),
     ("2024-02", "2024-02-01", "2024-02-29", "month", False, False, "February 2024"),
 ]
+
+
+def test_derived_fields_are_the_keys_of_as_fields_in_order():
+    assert DERIVED_FIELDS == ("start", "end", "precision", "approximate", "uncertain", "display_date")
+    assert tuple(parse("2021-07-02").as_fields()) == DERIVED_FIELDS
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 
 import pytest
-from factories import Generator
+from factories import WRITABLE_FIELDS, Generator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
@@ -235,22 +235,7 @@ def mutated(draw, event):
             ]
         )
     )
-    field = draw(
-        st.sampled_from(
-            [
-                "id",
-                "date",
-                "title",
-                "summary",
-                "importance",
-                "tags",
-                "actors",
-                "timelines",
-                "location",
-                "sources",
-            ]
-        )
-    )
+    field = draw(st.sampled_from(WRITABLE_FIELDS))
     if kind == "odd-top":
         ev[field] = draw(ODD_VALUES)
     elif kind == "drop-required":

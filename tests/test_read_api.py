@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from factories import make_app
+from factories import EVENT_FIELDS, make_app
 
 from service import dates, ingest
 from service import store as store_module
@@ -55,27 +55,7 @@ def test_reverse_sort_is_the_exact_reverse(seeded_reader):
 
 def test_event_has_every_contract_field(seeded_reader):
     event = seeded_reader.get("/api/v1/events/2021-07-02-international-troops-leave-bagram").json
-    assert list(event) == [
-        "id",
-        "date",
-        "start",
-        "end",
-        "precision",
-        "approximate",
-        "uncertain",
-        "display_date",
-        "title",
-        "summary",
-        "importance",
-        "tags",
-        "actors",
-        "location",
-        "sources",
-        "timelines",
-        "created_at",
-        "updated_at",
-        "version",
-    ]
+    assert tuple(event) == EVENT_FIELDS
     assert event["start"] == event["end"] == "2021-07-02"
     assert event["display_date"] == "2 July 2021"
     assert event["version"] == 1

@@ -28,6 +28,7 @@ import re
 from datetime import date as Date
 from pathlib import Path
 
+import factories
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -48,18 +49,7 @@ TIMELINES = json.loads((SEED_DIR / "timelines.json").read_text(encoding="utf-8")
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,119}$")
 RESERVED_IDS = {"histogram", "facets", "import"}
-WRITABLE_FIELDS = {
-    "id",
-    "date",
-    "title",
-    "summary",
-    "importance",
-    "tags",
-    "actors",
-    "location",
-    "sources",
-    "timelines",
-}
+WRITABLE_FIELDS = set(factories.WRITABLE_FIELDS)
 LOCATION_FIELDS = {"name", "country", "lat", "lon"}
 SOURCE_FIELDS = {"url", "title", "publisher", "published", "quote"}
 

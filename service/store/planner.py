@@ -91,22 +91,19 @@ def plain_window(f: Filters) -> bool:
 
 def class_parts(f: Filters) -> list[tuple[int, list[str], list[Any]]]:
     """Per span class: the date conditions that bound its index range, each with exactly
-    one parameter (params[i] belongs to where[i]: seek relies on it)."""
+    one parameter (params[i] belongs to where[i]: seek relies on it, and the parts are
+    built as (condition, parameter) pairs so that it holds by construction)."""
     lo, hi, match = f.from_day, f.to_day, f.match
     parts = []
     for cls, limit in enumerate(SPAN_LIMITS):
-        where = ["e.span_class = ?"]
-        params: list[Any] = [cls]
+        bounds: list[tuple[str, Any]] = [("e.span_class = ?", cls)]
         if match == "within":
             # A missing bound (a sentinel key) is never within a finite side of the window.
             if lo is not None:
-                where.append("e.start_key >= ?")
-                params.append(lo)
+                bounds.append(("e.start_key >= ?", lo))
             if hi is not None:
-                where.append("e.end_key <= ?")
-                params.append(hi)
-                where.append("e.start_key <= ?")
-                params.append(hi - (SPAN_LIMITS[cls - 1] + 1 if cls > 0 and limit is not None else 0))
+                shortest = SPAN_LIMITS[cls - 1] + 1 if cls > 0 and limit is not None else 0
+                bounds += [("e.end_key <= ?", hi), ("e.start_key <= ?", hi - shortest)]
             if lo is not None and hi is not None and cls > 0 and limit is not None:
                 if SPAN_LIMITS[cls - 1] + 1 > hi - lo:
                     continue  # every event of this class is longer than the window
@@ -115,26 +112,25 @@ def class_parts(f: Filters) -> list[tuple[int, list[str], list[Any]]]:
             # start key OPEN_START, so the index orders them by end: seek to end >= from
             # instead of reading every one that ended earlier. The rest (open ends, and
             # spans over ten millennia) overlap as soon as they start by `to`.
-            parts.append((cls, where + ["e.start_key = ?", "e.end_key >= ?"], params + [OPEN_START, lo]))
-            where.append("e.start_key > ?")
-            params.append(OPEN_START)
+            parts.append(_part(cls, [*bounds, ("e.start_key = ?", OPEN_START), ("e.end_key >= ?", lo)]))
+            bounds.append(("e.start_key > ?", OPEN_START))
             if hi is not None:
-                where.append("e.start_key <= ?")
-                params.append(hi)
-            where.append("e.end_key >= ?")
-            params.append(lo)
+                bounds.append(("e.start_key <= ?", hi))
+            bounds.append(("e.end_key >= ?", lo))
         else:
             if hi is not None:
-                where.append("e.start_key <= ?")
-                params.append(hi)
+                bounds.append(("e.start_key <= ?", hi))
             if lo is not None:
-                where.append("e.end_key >= ?")
-                params.append(lo)
+                bounds.append(("e.end_key >= ?", lo))
                 if limit is not None:
-                    where.append("e.start_key >= ?")
-                    params.append(lo - limit)
-        parts.append((cls, where, params))
+                    bounds.append(("e.start_key >= ?", lo - limit))
+        parts.append(_part(cls, bounds))
     return parts
+
+
+def _part(cls: int, bounds: list[tuple[str, Any]]) -> tuple[int, list[str], list[Any]]:
+    """A class part from its (condition, parameter) pairs."""
+    return cls, [cond for cond, _ in bounds], [param for _, param in bounds]
 
 
 def seek(where: list[str], params: list[Any], after: tuple, descending: bool) -> tuple[list[str], list[Any]]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
-from factories import headers_for, make_app, new_store
+from factories import headers_for, make_app, new_store, serving
 
 BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
 
@@ -75,13 +74,8 @@ def live_server(tmp_path_factory):
     from werkzeug.serving import make_server
 
     app = make_app(tmp_path_factory.mktemp("live"), seeded=True)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    with serving(make_server("127.0.0.1", 0, app, threaded=True)) as url:
+        yield url
 
 
 CHROMIUM = "/usr/bin/chromium"

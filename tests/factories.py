@@ -18,6 +18,9 @@ import itertools
 import random
 import secrets
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -75,6 +78,19 @@ def dump(target) -> str:
         return "\n".join(conn.iterdump())
     finally:
         conn.close()
+
+
+@contextmanager
+def serving(server) -> Iterator[str]:
+    """Serve ``server`` (an HTTP server bound to 127.0.0.1) from a daemon thread; yields its
+    base URL, then shuts it down and closes its socket."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def make_app(directory: Path, seeded: bool = False, **config) -> Flask:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import threading
 from pathlib import Path
 
 import pytest
+from factories import serving
 
 from service import formats
 
@@ -108,14 +108,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 def server():
     _require_node_modules()
     handler = functools.partial(_Handler, directory=str(REPO))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)) as url:
+        yield url
 
 
 def _open(browser, base, path, html, ready_js, timeout=20_000):

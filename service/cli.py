@@ -107,15 +107,17 @@ def seed_command(directory: Path | None) -> None:
     )
 
 
+def _workers_option(what: str):
+    """The --workers option of serve and cluster (1 to 64; unset means cores + 1)."""
+    return click.option(
+        "--workers", default=None, type=click.IntRange(1, 64), help=f"{what} [default: cores + 1]."
+    )
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
-@click.option(
-    "--workers",
-    default=None,
-    type=click.IntRange(1, 64),
-    help="gunicorn worker processes [default: cores + 1].",
-)
+@_workers_option("gunicorn worker processes")
 @click.option(
     "--replica",
     is_flag=True,
@@ -566,12 +568,7 @@ def restore_command(source: str, target: Path | None, timestamp: str | None) -> 
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="nginx's interface (nodes stay on 127.0.0.1)."
 )
-@click.option(
-    "--workers",
-    default=None,
-    type=click.IntRange(1, 64),
-    help="gunicorn workers per node [default: cores + 1].",
-)
+@_workers_option("gunicorn workers per node")
 @click.option(
     "--max-exports",
     default=4,

@@ -21,6 +21,7 @@ import orjson
 from marshmallow import ValidationError
 
 from . import dates, fastcheck, jsonio, slugs
+from .resources import bundled_dir
 from .schemas import EventSchema, TimelineSchema
 from .store import Store, connect, span_class, utc_now
 from .store.bulk import (
@@ -193,11 +194,10 @@ def write_rows(
 
 def default_seed_dir() -> Path:
     """The repository's ``seed/`` when running from a checkout, else the copy in the package."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "seed", here / "_seed"):
-        if (candidate / "events.json").exists():
-            return candidate
-    raise FileNotFoundError("no seed directory found (looked for seed/ and service/_seed/)")
+    found = bundled_dir("seed", "_seed", "events.json")
+    if found is None:
+        raise FileNotFoundError("no seed directory found (looked for seed/ and service/_seed/)")
+    return found
 
 
 class SeedError(Exception):

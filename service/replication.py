@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .resources import bundled_dir
+
 # How often a follower asks the replica for new transactions (litestream's default is 1 s).
 FOLLOW_INTERVAL = "1s"
 # How often a replica's monitor compares its copy with the newest transaction replicated.
@@ -42,11 +44,10 @@ class ReplicationError(Exception):
 
 def deploy_dir() -> Path:
     """``deploy/`` of a checkout, or ``service/_deploy`` of an installed wheel."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "deploy", here / "_deploy"):
-        if (candidate / "litestream.yml").is_file():
-            return candidate
-    raise ReplicationError("no deploy directory found (looked for deploy/ and service/_deploy/)")
+    found = bundled_dir("deploy", "_deploy", "litestream.yml")
+    if found is None:
+        raise ReplicationError("no deploy directory found (looked for deploy/ and service/_deploy/)")
+    return found
 
 
 def binary() -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from service import ingest
+from service import ingest, resources
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def test_seed_dir_falls_back_to_the_packaged_copy(tmp_path, monkeypatch):
     fake_pkg = tmp_path / "site" / "service"
     (fake_pkg / "_seed").mkdir(parents=True)
     (fake_pkg / "_seed" / "events.json").write_text("[]")
-    monkeypatch.setattr(ingest, "__file__", str(fake_pkg / "ingest.py"))
+    monkeypatch.setattr(resources, "_HERE", fake_pkg)
     assert ingest.default_seed_dir() == fake_pkg / "_seed"
     assert ingest.default_seed_dir.__doc__
 

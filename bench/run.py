@@ -116,6 +116,20 @@ class Server:
         return [pid for pid, fields in proc_stats().items() if int(fields[1]) == self.proc.pid]
 
 
+def spawn(name: str, port: int, argv: list[str], env: dict, workdir: Path, health: str) -> Server:
+    """Start one server in its own session, its output in ``workdir/<name>.log``."""
+    log_path = workdir / f"{name}.log"
+    proc = subprocess.Popen(
+        argv,
+        cwd=str(REPO),
+        env=env,
+        stdout=open(log_path, "wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return Server(name, port, proc, log_path, health)
+
+
 def proc_stats() -> dict[int, list[str]]:
     """Every process's /proc/<pid>/stat fields after its name: [0] state, [1] parent pid,
     [11] user and [12] system CPU time in clock ticks."""
@@ -191,16 +205,7 @@ def start_servers(db: Path, workdir: Path, workers: int, log) -> dict[str, Serve
         for name, (argv, health) in specs.items():
             port = free_port()
             argv = [a.replace("{bind}", f"{HOST}:{port}").replace("{port}", str(port)) for a in argv]
-            log_path = workdir / f"{name}.log"
-            proc = subprocess.Popen(
-                argv,
-                cwd=str(REPO),
-                env=env,
-                stdout=open(log_path, "wb"),
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            servers[name] = Server(name, port, proc, log_path, health)
+            servers[name] = spawn(name, port, argv, env, workdir, health)
         for srv in servers.values():
             wait_ready(srv)
             log(f"{srv.name:<10} pid {srv.proc.pid} at {srv.base()}")

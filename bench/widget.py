@@ -36,7 +36,7 @@ import urllib.parse
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.run import HOST, REPO, VENV_BIN, Server, free_port, get_json, stop_servers, wait_ready
+from bench.run import HOST, REPO, VENV_BIN, Server, free_port, get_json, spawn, stop_servers, wait_ready
 
 CHROMIUM = "/usr/bin/chromium"
 DAY = timedelta(days=1)
@@ -49,16 +49,7 @@ def serve(db: Path, workdir: Path, workers: int) -> Server:
     port = free_port()
     argv = [str(VENV_BIN / "gunicorn"), "-c", str(REPO / "service" / "gunicorn_conf.py")]
     argv += ["--workers", str(workers), "--bind", f"{HOST}:{port}", "service:create_app()"]
-    log_path = workdir / "service.log"
-    proc = subprocess.Popen(
-        argv,
-        cwd=str(REPO),
-        env=env,
-        stdout=open(log_path, "wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    srv = Server("service", port, proc, log_path, "/readyz")
+    srv = spawn("service", port, argv, env, workdir, "/readyz")
     wait_ready(srv, timeout=600)  # an older copy migrates first
     return srv
 

@@ -25,12 +25,12 @@ from .resources import bundled_dir
 from .schemas import EventSchema, TimelineSchema
 from .store import Store, connect, span_class, utc_now
 from .store.bulk import (
-    FTS_COLUMNS,
     P_ID,
     P_TIMELINES,
     BulkWriter,
     unpack,
 )
+from .store.model import FTS_COLUMNS
 
 _event_schema = EventSchema()
 _timeline_schema = TimelineSchema()
@@ -103,6 +103,7 @@ def _derived(event: dict[str, Any]) -> tuple:
         " ".join(event["actors"]),
         location.get("name") or "",
         " ".join(s.get("quote") or "" for s in event["sources"]),
+        " ".join(event["tags"]),
     )
     return parsed, location, content_hash(event), terms, fts
 

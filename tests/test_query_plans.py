@@ -130,6 +130,29 @@ def test_common_word_probes_fts_along_the_date_index(st, monkeypatch):
     assert "SCAN events_fts VIRTUAL TABLE" in text  # the per-row probe
 
 
+def test_a_prefix_of_one_word_probes_that_word_exactly(st, monkeypatch):
+    """ "common"* matches only the stem "common": the per-row probe asks for the word
+    itself (a prefix probe would read every doclist under the prefix again on each row)."""
+    monkeypatch.setattr(planner, "FTS_PROBE_MIN", 100)
+    f = Filters(match="overlap", fts=fts_query("common"), fts_terms=fts_words("common"))
+    assert f.fts == '"common"*'
+    plan, [(sql, params)] = st.list_queries(f, 51)
+    assert plan == "classes" and '"common"' in params and f.fts not in params
+    assert "SCAN events_fts VIRTUAL TABLE" in plan_text(st, sql, params)
+
+
+@pytest.mark.parametrize("q", ["wor", "word", "common wor"])
+def test_a_prefix_of_many_words_reads_its_matches_once(st, monkeypatch, q):
+    """ "wor"* stands for word0 ... word6: however common, it is not probed per row."""
+    monkeypatch.setattr(planner, "FTS_PROBE_MIN", 100)
+    f = Filters(match="overlap", fts=fts_query(q), fts_terms=fts_words(q))
+    plan, [(sql, params)] = st.list_queries(f, 51)
+    assert plan == "matches" and params[0] == f.fts
+    steps = [s.strip() for s in plan_text(st, sql, params).split("|")]
+    assert sum(s.startswith("SCAN events_fts VIRTUAL TABLE") for s in steps) <= 1, steps
+    assert "EXISTS" not in sql
+
+
 def test_rare_word_reads_its_matches_by_rowid(st):
     f = Filters(
         from_day=0,

@@ -32,7 +32,7 @@ from ..schemas import (
     HistogramSchema,
 )
 from ..slugs import RESERVED_IDS, is_slug
-from ..store import Filters
+from ..store import Filters, match_query
 from ..web.fastlane import fast_lane
 from ..web.headers import body_etag
 from . import QueryParser, get_store, problems, query_answer
@@ -43,24 +43,24 @@ blp = Blueprint(
 )
 blp.ARGUMENTS_PARSER = QueryParser()
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)  # letters and digits: what FTS5's unicode61 keeps
 
 
 def fts_query(q: str | None) -> str | None:
     """User text as an FTS5 query of plain words (every word must occur), never syntax.
 
-    Each word becomes a quoted string, so operators (AND, NEAR, *, ^, column filters,
-    quotes) are searched as words and cannot break the query. Text without any word
-    (punctuation only) searches for nothing and is ignored.
+    Each word becomes a quoted string (store.match_query), so operators (AND, NEAR, *, ^,
+    column filters, quotes) are searched as words and cannot break the query; a word of
+    three characters or more also matches the words that begin with it, and every word
+    matches its forms (the index holds stems). Text without any word (punctuation only)
+    searches for nothing and is ignored.
     """
-    words = fts_words(q)
-    if not words:
-        return None
-    return " ".join(f'"{w}"' for w in words)
+    return match_query(fts_words(q))
 
 
 def fts_words(q: str | None) -> list[str]:
-    """The words of ``q`` as FTS5's unicode61 tokenizer indexes them (lower case, no diacritics)."""
+    """The words of ``q`` (at most 64), folded as FTS5's unicode61 tokenizer folds them
+    (lower case, no diacritics); the index's Porter stemmer then sees them as it saw the text."""
     if not q:
         return []
     words = []

@@ -37,6 +37,7 @@ from .model import (
     span_class,
     utc_now,
 )
+from .planner import match_query
 from .writes import add_facet_counts, fill_facet_counts
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "configure",
     "connect",
     "fill_facet_counts",
+    "match_query",
     "span_class",
     "utc_now",
 ]

@@ -41,6 +41,7 @@ from typing import Any, Protocol
 import orjson
 
 from .connection import Store
+from .model import FTS_COLUMNS
 from .writes import (
     EVENT_COLUMNS,
     INSERT_DOC,
@@ -70,7 +71,6 @@ from .writes import (
     P_FTS,  # the full-text columns, FTS_COLUMNS order
     P_TIMELINES,
 ) = range(16)
-FTS_COLUMNS = ("title", "summary", "actors", "place", "quotes")
 _INSERT_EVENT_PK = f"INSERT INTO events (pk, {EVENT_COLUMNS}) VALUES ({', '.join('?' * 17)})"
 _INSERT_CHANGE = "INSERT INTO changes (seq, op, id, at) VALUES (?, 'upsert', ?, ?)"
 

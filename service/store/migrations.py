@@ -12,11 +12,12 @@ import secrets
 import sqlite3
 import time
 
+from .model import FTS_COLUMNS, FTS_TOKENIZE
 from .writes import add_facet_counts
 
 _log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 def _migration_1(db: sqlite3.Connection) -> None:
@@ -185,16 +186,37 @@ def _migration_7(db: sqlite3.Connection) -> None:
     add_facet_counts(db.execute, 0, ("span",))
 
 
-# The text that full-text search indexes, read from the stored documents (migration 8).
-# Token for token the same as ingest's FTS columns (tested): the index is built from those
-# values, and FTS5 reads this view to remove an event's old tokens when it is replaced or
-# deleted, so the event_docs row must still hold the old document at that moment.
-_FTS_TEXT_VIEW = """CREATE VIEW events_fts_text (pk, title, summary, actors, place, quotes) AS
+# The text that full-text search indexed in schema 8, read from the stored documents.
+_FTS_TEXT_VIEW_8 = """CREATE VIEW events_fts_text (pk, title, summary, actors, place, quotes) AS
     SELECT pk, json_extract(doc, '$.title'), coalesce(json_extract(doc, '$.summary'), ''),
         coalesce((SELECT group_concat(value, ' ') FROM json_each(doc, '$.actors')), ''),
         coalesce(json_extract(doc, '$.location.name'), ''),
         coalesce((SELECT group_concat(json_extract(value, '$.quote'), ' ') FROM json_each(doc, '$.sources')), '')
     FROM event_docs"""
+
+# The text that full-text search indexes (FTS_COLUMNS), read from the stored documents
+# (migration 9). Token for token the same as ingest's FTS columns (tested): the index is
+# built from those values, and FTS5 reads this view to remove an event's old tokens when
+# it is replaced or deleted, so the event_docs row must still hold the old document at
+# that moment.
+_FTS_TEXT_VIEW = f"""CREATE VIEW events_fts_text (pk, {", ".join(FTS_COLUMNS)}) AS
+    SELECT pk, json_extract(doc, '$.title'), coalesce(json_extract(doc, '$.summary'), ''),
+        coalesce((SELECT group_concat(value, ' ') FROM json_each(doc, '$.actors')), ''),
+        coalesce(json_extract(doc, '$.location.name'), ''),
+        coalesce((SELECT group_concat(json_extract(value, '$.quote'), ' ') FROM json_each(doc, '$.sources')), ''),
+        coalesce((SELECT group_concat(value, ' ') FROM json_each(doc, '$.tags')), '')
+    FROM event_docs"""
+assert FTS_COLUMNS == ("title", "summary", "actors", "place", "quotes", "tags")  # the view's order
+
+
+def _fill_fts(db: sqlite3.Connection, columns: str) -> None:
+    """Index every event from its document, buffering up to 32 MB of terms (not 1 MB)
+    between segments; the default is put back afterwards. (FTS5's own 'rebuild' cannot
+    read the view: SQLite 3.40 answers "SQL logic error", because of json_each.)"""
+    db.execute("INSERT INTO events_fts (events_fts, rank) VALUES ('hashsize', 33554432)")
+    db.execute(f"INSERT INTO events_fts (rowid, {columns}) SELECT pk, {columns} FROM events_fts_text")
+    db.execute("INSERT INTO events_fts (events_fts, rank) VALUES ('hashsize', 1048576)")
+    db.execute("DELETE FROM events_fts_config WHERE k = 'hashsize'")  # the default, as before
 
 
 def _migration_8(db: sqlite3.Connection) -> None:
@@ -209,7 +231,7 @@ def _migration_8(db: sqlite3.Connection) -> None:
     # - The full-text index keeps no copy of the text (FTS5 external content): it reads
     #   the text from the documents, through the view events_fts_text.
     db.execute("ALTER TABLE events ADD COLUMN seq INTEGER")
-    db.execute(_FTS_TEXT_VIEW)
+    db.execute(_FTS_TEXT_VIEW_8)
     db.execute("DROP TABLE events_fts")
     db.execute(
         """CREATE VIRTUAL TABLE events_fts USING fts5(
@@ -218,16 +240,30 @@ def _migration_8(db: sqlite3.Connection) -> None:
             content = 'events_fts_text', content_rowid = 'pk'
         )"""
     )
-    # Index every event from its document, buffering up to 32 MB of terms (not 1 MB)
-    # between segments; the default is put back afterwards. (FTS5's own 'rebuild' cannot
-    # read this view: SQLite 3.40 answers "SQL logic error", because of json_each.)
-    db.execute("INSERT INTO events_fts (events_fts, rank) VALUES ('hashsize', 33554432)")
+    _fill_fts(db, "title, summary, actors, place, quotes")
+
+
+def _migration_9(db: sqlite3.Connection) -> None:
+    """The full-text index also holds tags, and indexes word stems (word forms and prefixes)."""
+    # Rebuilt with the Porter stemmer over unicode61 (FTS_TOKENIZE) and a tags column, the
+    # same external-content design as schema 8 (no copy of the text; the writers insert
+    # and delete the index rows themselves). No prefix index (FTS5's prefix option): one
+    # prefix length roughly doubles the index and adds to every write, and only serves
+    # prefixes of exactly that length; prefix queries are planned to read their matches
+    # once instead (see planner.list_queries).
+    db.execute("DROP TABLE events_fts_vocab")
+    db.execute("DROP TABLE events_fts")
+    db.execute("DROP VIEW events_fts_text")
+    db.execute(_FTS_TEXT_VIEW)
     db.execute(
-        "INSERT INTO events_fts (rowid, title, summary, actors, place, quotes) "
-        "SELECT pk, title, summary, actors, place, quotes FROM events_fts_text"
+        f"""CREATE VIRTUAL TABLE events_fts USING fts5(
+            {", ".join(FTS_COLUMNS)},
+            tokenize = '{FTS_TOKENIZE}',
+            content = 'events_fts_text', content_rowid = 'pk'
+        )"""
     )
-    db.execute("INSERT INTO events_fts (events_fts, rank) VALUES ('hashsize', 1048576)")
-    db.execute("DELETE FROM events_fts_config WHERE k = 'hashsize'")  # the default, as before
+    db.execute("CREATE VIRTUAL TABLE events_fts_vocab USING fts5vocab(events_fts, 'row')")
+    _fill_fts(db, ", ".join(FTS_COLUMNS))
 
 
 def _summary(migration) -> str:
@@ -244,6 +280,7 @@ MIGRATIONS = [
     _migration_6,
     _migration_7,
     _migration_8,
+    _migration_9,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 

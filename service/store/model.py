@@ -16,6 +16,17 @@ from datetime import UTC, datetime
 OPEN_START = -(1 << 62)
 OPEN_END = 1 << 62
 
+# The full-text index (events_fts, migration 9): its columns, in the order ingest gives
+# their text and writes insert it, and its tokenizer: the Porter stemmer over unicode61
+# (case and diacritics folded), so a word and its forms ("refugee", "refugees") share
+# one indexed term.
+FTS_COLUMNS = ("title", "summary", "actors", "place", "quotes", "tags")
+FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
+# A query word of at least this many characters also matches the words that begin with it
+# (an FTS5 prefix query); shorter words match their own forms only. A one- or two-letter
+# prefix would match a large part of any archive's vocabulary and read all of it.
+FTS_MIN_PREFIX = 3
+
 # Upper bound (inclusive, in days of end_key - start_key) of each span class. The last,
 # unbounded class holds open-ended events and spans longer than ten millennia.
 SPAN_LIMITS: tuple[int | None, ...] = (0, 7, 31, 92, 366, 3653, 36525, 365250, 3652500, None)
@@ -47,8 +58,8 @@ class Filters:
     """What a read selects: a date window and the other filters of the contract.
 
     ``from_day``/``to_day`` are day keys (None: unbounded), ``match`` ``overlap`` or
-    ``within``; ``fts`` is an FTS5 query of quoted words and ``fts_terms`` those words (for
-    the plan choice); the tuples hold the values of repeatable parameters (any of them
+    ``within``; ``fts`` is an FTS5 query of quoted words (see planner.match_query) and
+    ``fts_terms`` those words (for the plan choice); the tuples hold the values of repeatable parameters (any of them
     matches); ``bbox`` is (min_lon, min_lat, max_lon, max_lat); ``in_timeline`` a slug.
     ``Filters()`` selects everything.
     """

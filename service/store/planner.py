@@ -19,12 +19,44 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from .model import DAY_BLOCK, DAY_BLOCK_SHIFT, OPEN_START, SPAN_LIMITS, Filters
+from .model import DAY_BLOCK, DAY_BLOCK_SHIFT, FTS_MIN_PREFIX, OPEN_START, SPAN_LIMITS, Filters
 
 # A full-text query whose rarest word is in at least this many events is answered by
 # walking the chronological index and probing FTS per row (cheap when most rows match);
 # below it, from the (few) matches, sorted. See list_queries.
 FTS_PROBE_MIN = 20_000
+
+
+class FtsEstimate(NamedTuple):
+    """What the plan of a full-text query needs to know about its words (Reads.fts_estimate).
+
+    ``docs``: documents holding the rarest word (an upper bound of the matches).
+    ``prefixed``: whether a word's prefix matches indexed terms other than the word's own
+    stem, so the query cannot be evaluated one row at a time: FTS5 reads every doclist of
+    a prefix again for each row it probes.
+    """
+
+    docs: int
+    prefixed: bool
+
+
+def match_query(words: Iterable[str], prefix: bool = True) -> str | None:
+    """An FTS5 query that requires every word, from words that hold only letters and digits.
+
+    Each word is a quoted string, so nothing in it is query syntax (AND, OR, NOT, NEAR,
+    ``*``, ``^``, ``:``, quotes...). With ``prefix``, a word of FTS_MIN_PREFIX characters or
+    more is a prefix query (``"word"*``). FTS5 stems the quoted word first, so the word
+    matches every indexed word whose stem begins with the word's stem: "refugee" finds
+    "refugees", "Taliba" finds "Taliban", "generous" finds "general" (both stem to
+    "gener"), but "genera" (its own stem) does not find "general". None for no words.
+    """
+    quoted = []
+    for word in words:
+        if word:
+            string = '"' + word.replace('"', '""') + '"'  # FTS5's escape, should a quote come in
+            quoted.append(f"{string}*" if prefix and len(word) >= FTS_MIN_PREFIX else string)
+    return " ".join(quoted) or None
+
 
 # A page of (start_key, end_key, id, pk) rows joined with their documents, as UTF-8 bytes
 # (the response is bytes: no decode and encode of every document on the way through).
@@ -172,7 +204,7 @@ def list_queries(
     limit: int,
     after: tuple | None,
     descending: bool,
-    fts_estimate: Callable[[Iterable[str]], int],
+    fts_estimate: Callable[[Iterable[str]], FtsEstimate],
 ) -> tuple[str, list[tuple[str, list[Any]]]]:
     """The SQL of a page of matches: (plan, [(sql, params)]), one statement.
 
@@ -180,14 +212,16 @@ def list_queries(
     already in order, merged by SQLite and cut at ``limit``. With ``q``, when the rarest
     word is in at least FTS_PROBE_MIN events (``fts_estimate``), each row of that walk is
     probed in FTS (most rows match, so few probes find a page). plan ``matches``: fewer
-    matches than that; they are read by rowid from FTS and only that small set is sorted.
+    matches than that, or a word whose prefix matches other words (which FTS5 cannot probe
+    per row cheaply); the matches are read by rowid from FTS, once, and sorted.
     """
     cmp = "<" if descending else ">"
     order = "DESC" if descending else "ASC"
     keyset = f"(e.start_key, e.end_key, e.id) {cmp} (?, ?, ?)"
     ordering = f"ORDER BY e.start_key {order}, e.end_key {order}, e.id {order} LIMIT ?"
     filter_where, filter_params = filter_conditions(f, fts=False)
-    if f.fts and fts_estimate(f.fts_terms) < FTS_PROBE_MIN:
+    estimate = fts_estimate(f.fts_terms) if f.fts else None
+    if estimate is not None and (estimate.prefixed or estimate.docs < FTS_PROBE_MIN):
         date_where, date_params = window_condition(f)
         where = filter_where + date_where + ([keyset] if after is not None else [])
         params = [f.fts, *filter_params, *date_params, *(after or ()), limit]
@@ -198,10 +232,12 @@ def list_queries(
         )
         return "matches", [(_WITH_DOCS.format(sql), params)]
     if f.fts:
+        # Every prefix matches only its word's own stem (estimate.prefixed is false), so
+        # the query without prefixes finds the same events, and is cheap to probe per row.
         filter_where.append(
             "EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH ? AND events_fts.rowid = e.pk)"
         )
-        filter_params.append(f.fts)
+        filter_params.append(match_query(f.fts_terms, prefix=False))
     arms, params = [], []
     for _cls, where, p in class_parts(f):
         checked = after is not None and not past(where, p, after[0], descending)

@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
 from . import planner
-from .model import ALL, Filters
+from .model import ALL, FTS_MIN_PREFIX, FTS_TOKENIZE, Filters
 
 _row_key = itemgetter(0, 1, 2)  # (start_key, end_key, id): a page's order
+
+_tokenizer_lock = threading.Lock()
+_tokenizer: list[sqlite3.Connection] = []  # one in-memory database per process, made on first use
+
+
+@lru_cache(maxsize=4096)
+def fts_tokens(text: str) -> tuple[str, ...]:
+    """The terms the full-text index holds for ``text``, in order: FTS5's own tokenizer
+    (FTS_TOKENIZE, so stems), run on a contentless index in a private in-memory database."""
+    with _tokenizer_lock:
+        if not _tokenizer:
+            conn = sqlite3.connect(":memory:", check_same_thread=False)
+            conn.execute(
+                f"CREATE VIRTUAL TABLE words USING fts5(x, tokenize = '{FTS_TOKENIZE}', content = '')"
+            )
+            conn.execute("CREATE VIRTUAL TABLE word_terms USING fts5vocab(words, 'instance')")
+            _tokenizer.append(conn)
+        conn = _tokenizer[0]
+        conn.execute("INSERT INTO words (rowid, x) VALUES (1, ?)", (text,))
+        try:
+            return tuple(r[0] for r in conn.execute("SELECT term FROM word_terms ORDER BY offset"))
+        finally:
+            conn.execute("INSERT INTO words (words) VALUES ('delete-all')")
 
 
 class Reads:
@@ -56,13 +81,31 @@ class Reads:
             )
         return found
 
-    def fts_estimate(self, terms: Iterable[str]) -> int:
-        """Documents holding the rarest of ``terms`` (an upper bound of the matches)."""
-        counts = []
-        for term in terms:
-            row = self.conn.execute("SELECT doc FROM events_fts_vocab WHERE term = ?", (term,)).fetchone()
-            counts.append(row[0] if row else 0)
-        return min(counts) if counts else 0
+    def fts_estimate(self, words: Iterable[str]) -> planner.FtsEstimate:
+        """What planning a query of ``words`` (see planner.match_query) needs: documents
+        holding the rarest word, and whether a prefix matches more than its word's stem.
+
+        Bounded: one vocabulary row per word, two for a prefix (its stem, and the next
+        indexed term that begins with it, if any). Each row counts a term's documents,
+        reading its doclist once.
+        """
+        counts, prefixed = [], False
+        for word in words:
+            tokens = fts_tokens(word)
+            for i, token in enumerate(tokens):
+                if i == len(tokens) - 1 and len(word) >= FTS_MIN_PREFIX:
+                    rows = self.conn.execute(
+                        "SELECT term, doc FROM events_fts_vocab WHERE term >= ? AND term < ? LIMIT 2",
+                        (token, token + "\U0010ffff"),
+                    ).fetchall()
+                    prefixed = prefixed or any(term != token for term, _ in rows)
+                    counts.append(sum(doc for term, doc in rows if term == token))
+                else:
+                    row = self.conn.execute(
+                        "SELECT doc FROM events_fts_vocab WHERE term = ?", (token,)
+                    ).fetchone()
+                    counts.append(row[0] if row else 0)
+        return planner.FtsEstimate(min(counts) if counts else 0, prefixed)
 
     def list_queries(
         self, f: Filters, limit: int, after: tuple | None = None, descending: bool = False

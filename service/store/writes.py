@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from .model import DAY_BLOCK_SHIFT, Conflict, NotFound, PreconditionFailed, span_class, utc_now
+from .model import DAY_BLOCK_SHIFT, FTS_COLUMNS, Conflict, NotFound, PreconditionFailed, span_class, utc_now
 
 # The columns of an events row after its pk, in the order of the INSERT statements below
 # (upsert_event's values, and the bulk writer's rows after their explicit pk).
@@ -33,7 +33,7 @@ INSERT_TERM = (
     "INSERT OR IGNORE INTO event_terms (kind, value, event, span_class, start_key, end_key) "
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
-INSERT_FTS = "INSERT INTO events_fts (rowid, title, summary, actors, place, quotes) VALUES (?,?,?,?,?,?)"
+INSERT_FTS = f"INSERT INTO events_fts (rowid, {', '.join(FTS_COLUMNS)}) VALUES (?{',?' * len(FTS_COLUMNS)})"
 
 
 class Writes:
@@ -123,10 +123,7 @@ class Writes:
             [(kind, value, pk, cls, row["start_key"], row["end_key"]) for kind, value in row["terms"]],
         )
         fts = row["fts"]
-        self.conn.execute(
-            INSERT_FTS,
-            (pk, fts["title"], fts["summary"], fts["actors"], fts["place"], fts["quotes"]),
-        )
+        self.conn.execute(INSERT_FTS, (pk, *(fts[column] for column in FTS_COLUMNS)))
         self._count_facets(pk, +1)
         return ("created" if existing is None else "updated"), doc
 

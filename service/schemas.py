@@ -369,7 +369,12 @@ class EventQuerySchema(Schema):
     match = fields.String(load_default="overlap", validate=validate.OneOf(MATCHES))
     q = fields.String(
         validate=validate.Length(max=5000),
-        metadata={"description": "Words to search for (never query syntax)."},
+        metadata={
+            "description": "Words to search for in the title, summary, actors, tags, place name and "
+            "source quotes; every word must occur. A word also finds its other forms (refugee: "
+            "refugees), and a word of three or more characters the words that begin with it "
+            "(Taliba: Taliban). Any text is searched as words, never as query syntax."
+        },
     )
     tag = fields.List(fields.String(validate=validate.Length(max=100)), validate=validate.Length(max=50))
     actor = fields.List(fields.String(validate=validate.Length(max=100)), validate=validate.Length(max=50))

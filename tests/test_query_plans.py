@@ -153,6 +153,21 @@ def test_a_prefix_of_many_words_reads_its_matches_once(st, monkeypatch, q):
     assert "EXISTS" not in sql
 
 
+def test_the_estimate_stems_and_sees_other_words_under_a_prefix(st):
+    """Reads.fts_estimate: documents of the rarest word, and whether a prefix matches more
+    than the word's own stem (then the plan reads the matches once: see above)."""
+    est = st.fts_estimate
+    assert est(["common"]) == (300, False)  # one term begins with "common": itself
+    assert est(["commons"]) == (300, False)  # stemmed first: "common"
+    assert est(["commo"]) == (0, True)  # the stem "commo" is no term; "common" begins with it
+    assert est(["wor"]) == (0, True)  # word0 ... word6
+    assert est(["zzz"]) == (0, False)
+    assert est(["co"]) == (0, False)  # under three characters: the word itself
+    assert est(["common", "word3"]) == (43, False)  # the rarest word
+    found = {row[2] for row in st.list_events(Filters(fts=fts_query("wor"), fts_terms=fts_words("wor")), 500)}
+    assert len(found) == 300
+
+
 def test_rare_word_reads_its_matches_by_rowid(st):
     f = Filters(
         from_day=0,

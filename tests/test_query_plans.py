@@ -147,7 +147,7 @@ def test_a_prefix_of_many_words_reads_its_matches_once(st, monkeypatch, q):
     monkeypatch.setattr(planner, "FTS_PROBE_MIN", 100)
     f = Filters(match="overlap", fts=fts_query(q), fts_terms=fts_words(q))
     plan, [(sql, params)] = st.list_queries(f, 51)
-    assert plan == "matches" and params[0] == f.fts
+    assert plan == "matches" and params[0] == f.fts  # the prefixes: they match more words
     steps = [s.strip() for s in plan_text(st, sql, params).split("|")]
     assert sum(s.startswith("SCAN events_fts VIRTUAL TABLE") for s in steps) <= 1, steps
     assert "EXISTS" not in sql
@@ -166,6 +166,12 @@ def test_the_estimate_stems_and_sees_other_words_under_a_prefix(st):
     assert est(["common", "word3"]) == (43, False)  # the rarest word
     found = {row[2] for row in st.list_events(Filters(fts=fts_query("wor"), fts_terms=fts_words("wor")), 500)}
     assert len(found) == 300
+
+
+def test_rare_words_are_read_without_their_prefix_when_it_adds_nothing(st):
+    f = Filters(fts=fts_query("common word3"), fts_terms=fts_words("common word3"))
+    plan, [(_sql, params)] = st.list_queries(f, 51)
+    assert plan == "matches" and params[0] == '"common" "word3"' != f.fts
 
 
 def test_rare_word_reads_its_matches_by_rowid(st):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -15,7 +16,7 @@ from .model import ALL, FTS_MIN_PREFIX, FTS_TOKENIZE, Filters
 _row_key = itemgetter(0, 1, 2)  # (start_key, end_key, id): a page's order
 
 _tokenizer_lock = threading.Lock()
-_tokenizer: list[sqlite3.Connection] = []  # one in-memory database per process, made on first use
+_tokenizer: dict[int, sqlite3.Connection] = {}  # by process id: a connection never crosses a fork
 
 
 @lru_cache(maxsize=4096)
@@ -23,14 +24,15 @@ def fts_tokens(text: str) -> tuple[str, ...]:
     """The terms the full-text index holds for ``text``, in order: FTS5's own tokenizer
     (FTS_TOKENIZE, so stems), run on a contentless index in a private in-memory database."""
     with _tokenizer_lock:
-        if not _tokenizer:
+        conn = _tokenizer.get(os.getpid())
+        if conn is None:
+            _tokenizer.clear()
             conn = sqlite3.connect(":memory:", check_same_thread=False)
             conn.execute(
                 f"CREATE VIRTUAL TABLE words USING fts5(x, tokenize = '{FTS_TOKENIZE}', content = '')"
             )
             conn.execute("CREATE VIRTUAL TABLE word_terms USING fts5vocab(words, 'instance')")
-            _tokenizer.append(conn)
-        conn = _tokenizer[0]
+            _tokenizer[os.getpid()] = conn
         conn.execute("INSERT INTO words (rowid, x) VALUES (1, ?)", (text,))
         try:
             return tuple(r[0] for r in conn.execute("SELECT term FROM word_terms ORDER BY offset"))

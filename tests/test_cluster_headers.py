@@ -138,7 +138,7 @@ def test_readiness_of_a_primary_that_cannot_write(tmp_path):
         "role": "primary",
         "seq": 0,
         "lag_seconds": 0.0,
-        "schema_version": 8,
+        "schema_version": store_module.SCHEMA_VERSION,
     }
 
 

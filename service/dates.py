@@ -40,6 +40,7 @@ year in -9999..9999 parses back (via :func:`parse_point`) to exactly its bucket.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -205,6 +206,23 @@ def bucket(interval: str, day: int) -> tuple[str, int, int]:
     if a > 9999:
         key = "Y" + key
     return key, day_number(lo, 1, 1), day_number(hi, 12, 31)
+
+
+def bucketer(interval: str) -> Callable[[int], tuple[str, int, int]]:
+    """:func:`bucket` for one ``interval``, remembering the last bucket it worked out.
+
+    A histogram folds its days in order, so nearly every day falls in the bucket of the
+    day before: one calendar computation per bucket instead of one per day (a decade
+    histogram over a million events folds some 40,000 days into about 150 buckets)."""
+    last = ("", 1, 0)  # an empty bucket: the first day always misses
+
+    def of(day: int) -> tuple[str, int, int]:
+        nonlocal last
+        if not last[1] <= day <= last[2]:
+            last = bucket(interval, day)
+        return last
+
+    return of
 
 
 # --------------------------------------------------------------------------

@@ -721,3 +721,19 @@ def test_sixteen_digit_years_keep_their_order_through_the_store(app, client):
         assert client.get(f"/api/v1/events?format={fmt}").status_code == 200, fmt
     r = client.post("/api/v1/events", json={"date": f"Y{MAX_YEAR + 1}", "title": "x"}, headers=headers)
     assert r.status_code == 422 and "date" in r.get_json()["errors"]
+
+
+@pytest.mark.parametrize("interval", ["day", "month", "year", "decade", "century", "millennium"])
+def test_bucketer_answers_as_bucket_in_any_order(interval):
+    """dates.bucketer remembers the last bucket; it must answer as dates.bucket does for
+    days in order, out of order, on bucket edges and across BCE."""
+    import random
+
+    from service import dates
+
+    rng = random.Random(interval)
+    days = sorted(rng.randrange(-1_500_000, 900_000) for _ in range(400))
+    days += [rng.randrange(-1_500_000, 900_000) for _ in range(400)]
+    days += [dates.day_number(y, 1, 1) + k for y in (-101, -1, 0, 1, 1999, 2000) for k in (-1, 0, 1)]
+    of = dates.bucketer(interval)
+    assert [of(d) for d in days] == [dates.bucket(interval, d) for d in days]

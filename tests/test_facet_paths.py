@@ -204,7 +204,7 @@ def test_window_histograms_from_the_counts_equal_the_index_count(st, window, mat
     assert grain == "day"
     for interval in ("day", "month", "year", "decade", "century"):
         fast, fast_unbucketed, _ = st.start_counts(
-            f, "year", lambda day, interval=interval: dates.bucket(interval, day)[0]
+            f, "year", lambda day, interval=interval: dates.bucket(interval, day)[1]
         )
         assert folded(fast, interval) == folded(rows, interval) and fast_unbucketed == unbucketed, interval
 
@@ -213,5 +213,5 @@ def test_window_histogram_counts_whole_blocks_and_open_starts(st):
     f = Filters(from_day=dates.parse_point("1900")[0], to_day=dates.parse_point("2030")[1], match="overlap")
     _blocks, _day_parts, _ = planner.window_count_parts(f)
     assert _blocks is not None
-    rows, unbucketed, _ = st.start_counts(f, "year", lambda day: dates.bucket("year", day)[0])
+    rows, unbucketed, _ = st.start_counts(f, "year", lambda day: dates.bucket("year", day)[1])
     assert unbucketed >= 1 and sum(n for _, n in rows) > 1000  # "open-start" overlaps, and many others

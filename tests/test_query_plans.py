@@ -61,7 +61,8 @@ def test_window_query_walks_the_chronological_index_without_sorting(st, f, desce
     text = plan_text(st, sql, params)
     # One range search of events_chrono per span class, merged in order, never a sort or a scan.
     ranges = re.findall(r"SEARCH e USING (?:COVERING )?INDEX events_chrono \(span_class=?", text)
-    assert len(ranges) == len(planner.class_parts(f)), text
+    parts = st.parts_with_matches(f)  # a precision filter reads only the parts that can match
+    assert len(ranges) == len(parts if parts is not None else planner.class_parts(f)), text
     if len(ranges) > 1:
         assert "MERGE (UNION ALL)" in text, text
     assert "TEMP B-TREE" not in text, text
@@ -226,3 +227,41 @@ def test_get_by_id_uses_the_unique_index(st):
     sql = "SELECT d.doc, e.version FROM events e JOIN event_docs d ON d.pk = e.pk WHERE e.id = ?"
     text = plan_text(st, sql, ["x"])
     assert "sqlite_autoindex_events_1" in text and "USING INTEGER PRIMARY KEY" in text, text
+
+
+PRECISION_WINDOWS = [
+    Filters(from_day=18800, to_day=18830, precisions=["month"]),
+    Filters(from_day=18800, to_day=18830, precisions=["day"], match="within"),
+    Filters(from_day=-800000, to_day=800000, precisions=["year", "decade"], min_importance=5),
+]
+
+
+@pytest.mark.parametrize("f", PRECISION_WINDOWS)
+def test_precision_probe_reads_the_facet_counts_by_key(st, f):
+    """The probe of a precision filter (which class parts can hold a match) is one search
+    of day_facet_counts and one of span_facet_counts per part, each by its primary key,
+    never a scan, and it leaves out the parts that hold no such event."""
+    sql, params = planner.precision_probe(f)
+    text = plan_text(st, sql, params)
+    assert not re.search(r"\bSCAN (?!CONSTANT ROW)", text), text
+    assert "SEARCH day_facet_counts USING PRIMARY KEY (facet=? AND block>? AND block<?)" in text, text
+    searches = re.findall(r"SEARCH e USING PRIMARY KEY \(facet=\? AND span_class=\?", text)
+    assert len(searches) == len(planner.class_parts(f)) - 1, text
+    parts = st.parts_with_matches(f)
+    assert parts is not None and len(parts) < len(planner.class_parts(f))
+
+
+def test_precision_probe_keeps_every_match(tmp_path):
+    """A precision does not bound the span (a month-precision interval can last one day):
+    with the probe, a precision filter finds exactly what it finds without it."""
+    st = new_store(tmp_path / "p.db")
+    dates = ["2021-07/2021-07-01", "2021-07", "2021-07-02", "2021/2021-01-03", "2021", "202X", "../2021-07"]
+    ingest.import_items(st, [{"id": f"p{i}", "date": d, "title": d} for i, d in enumerate(dates)])
+    st.conn.execute("ANALYZE")
+    for precisions in (["month"], ["year"], ["day"], ["decade", "century"], ["month", "year"], ["season"]):
+        for match in ("overlap", "within"):
+            f = Filters(from_day=18000, to_day=19000, match=match, precisions=tuple(precisions))
+            _plan, [(sql, params)] = planner.list_queries(f, 50, None, False, st.fts_estimate)
+            unpruned = [r[2] for r in st.conn.execute(sql, params)]
+            assert [r[2] for r in st.list_events(f, 50)] == unpruned, (precisions, match)
+            assert st.parts_with_matches(f) is not None

@@ -345,7 +345,8 @@ def histogram_response(args: dict[str, Any], timeline: str | None = None) -> Res
     interval = args["interval"]
     f = filters_from(args, timeline)
     grain = {"day": "day", "month": "month"}.get(interval, "year")
-    rows, unbucketed, grain = get_store().start_counts(f, grain, lambda day: dates.bucket(interval, day)[0])
+    bucket_of = dates.bucketer(interval)
+    rows, unbucketed, grain = get_store().start_counts(f, grain, lambda day: bucket_of(day)[1])
     buckets: dict[str, list] = {}
     for row in rows:
         if grain == "day":
@@ -354,7 +355,7 @@ def histogram_response(args: dict[str, Any], timeline: str | None = None) -> Res
             day = dates.day_number(row[0], row[1], 1)
         else:
             day = dates.day_number(row[0], 1, 1)
-        key, first, last = dates.bucket(interval, day)
+        key, first, last = bucket_of(day)
         entry = buckets.get(key)
         if entry is None:
             buckets[key] = [first, last, row[-1]]

@@ -135,10 +135,10 @@ class Aggregates:
         start_month) at the asked grain; inside a window it groups the window's index
         ranges by start_key and answers at grain ``day`` (the caller folds the days).
 
-        ``bucket`` (a day -> the caller's bucket key): inside a plain date window the counts
-        come from the facet counts (every event has one precision), as facets does:
-        a whole 16-day block of one-day events that lies in one bucket is one row at its
-        first day; blocks across a bucket edge and the window's ragged edges are read from
+        ``bucket`` (a day -> a day of the caller's bucket, the same for every day of it, such
+        as its first): inside a plain date window the counts come from the facet counts
+        (every event has one precision), as facets does: the whole 16-day blocks of one-day
+        events that lie in one bucket are one row at that day; blocks across a bucket edge and the window's ragged edges are read from
         the index, longer events from span_facet_counts grouped by start."""
         if bucket is not None and planner.plain_window(f):
             return self._window_start_counts(f, bucket)
@@ -174,8 +174,8 @@ class Aggregates:
             ):
                 first = block << DAY_BLOCK_SHIFT
                 last = first + DAY_BLOCK - 1
-                if bucket(first) == bucket(last):
-                    by_day[first] += n
+                if (home := bucket(first)) == bucket(last):
+                    by_day[home] += n  # on the bucket's own day: one entry a bucket
                 elif split and split[-1][1] == first - 1:  # one range for neighbours
                     split[-1] = (split[-1][0], last)
                 else:

@@ -199,12 +199,44 @@ def past(where: list[str], params: list[Any], after_start: int, descending: bool
     return False
 
 
+def precision_probe(f: Filters) -> tuple[str, list[Any]] | None:
+    """For a filter on precision inside a window bounded on both sides: one statement whose
+    rows are the positions (in :func:`class_parts`) of the class parts that can hold a
+    match; None when there is nothing to probe.
+
+    A precision is no bound on the span (``2021-07/2021-07-01`` is a one-day event of
+    precision month), so the facet counts decide: one-day events from day_facet_counts
+    over every 16-day block the window touches, longer ones from span_facet_counts under
+    the part's own range conditions. Each EXISTS stops at its first count. Without it, a
+    class part that holds no such event reads its whole range (``precision=month`` over a
+    century of one-day events: some 500,000 index entries, about 100 ms at 1M events)."""
+    if not f.precisions or f.from_day is None or f.to_day is None:
+        return None
+    marks = ",".join("?" * len(f.precisions))
+    arms, params = [], []
+    for i, (cls, where, p) in enumerate(class_parts(f)):
+        if cls == 0:
+            arms.append(
+                f"SELECT {i} WHERE EXISTS (SELECT 1 FROM day_facet_counts WHERE facet = 'precision' "
+                f"AND block BETWEEN ? AND ? AND value IN ({marks}))"
+            )
+            params += [f.from_day >> DAY_BLOCK_SHIFT, f.to_day >> DAY_BLOCK_SHIFT, *f.precisions]
+        else:
+            arms.append(
+                f"SELECT {i} WHERE EXISTS (SELECT 1 FROM span_facet_counts e WHERE e.facet = 'precision' "
+                f"AND {' AND '.join(where)} AND e.value IN ({marks}))"
+            )
+            params += [*p, *f.precisions]
+    return (" UNION ALL ".join(arms), params) if arms else None
+
+
 def list_queries(
     f: Filters,
     limit: int,
     after: tuple | None,
     descending: bool,
     fts_estimate: Callable[[Iterable[str]], FtsEstimate],
+    parts: set[int] | None = None,
 ) -> tuple[str, list[tuple[str, list[Any]]]]:
     """The SQL of a page of matches: (plan, [(sql, params)]), one statement.
 
@@ -242,7 +274,9 @@ def list_queries(
         )
         filter_params.append(query)
     arms, params = [], []
-    for _cls, where, p in class_parts(f):
+    for i, (_cls, where, p) in enumerate(class_parts(f)):
+        if parts is not None and i not in parts:
+            continue  # the facet counts say it holds no match (precision_probe)
         checked = after is not None and not past(where, p, after[0], descending)
         if after is not None:
             where, p = seek(where, p, after, descending)
@@ -252,6 +286,8 @@ def list_queries(
     # One compound statement: SQLite merges the per-class ranges (each already in index
     # order: "MERGE (UNION ALL)", no sort) and stops after `limit` rows, so a page reads
     # about `limit` index entries in all. The documents come in the same statement.
+    if not arms:
+        arms.append("SELECT NULL AS start_key, NULL AS end_key, NULL AS id, NULL AS pk WHERE 0")
     union = " UNION ALL ".join(arms) + f" ORDER BY 1 {order}, 2 {order}, 3 {order} LIMIT ?"
     return "classes", [(_WITH_DOCS.format(union), params + [limit])]
 

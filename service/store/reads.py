@@ -113,7 +113,17 @@ class Reads:
         self, f: Filters, limit: int, after: tuple | None = None, descending: bool = False
     ) -> tuple[str, list[tuple[str, list[Any]]]]:
         """The SQL that list_events runs (see planner.list_queries)."""
-        return planner.list_queries(f, limit, after, descending, self.fts_estimate)
+        return planner.list_queries(
+            f, limit, after, descending, self.fts_estimate, self.parts_with_matches(f)
+        )
+
+    def parts_with_matches(self, f: Filters) -> set[int] | None:
+        """The class parts that can hold a match of a precision filter (planner.precision_probe),
+        None for all of them."""
+        probe = None if f.fts else planner.precision_probe(f)
+        if probe is None:
+            return None
+        return {row[0] for row in self.conn.execute(*probe)}
 
     def list_events(
         self, f: Filters, limit: int, after: tuple | None = None, descending: bool = False
@@ -123,7 +133,7 @@ class Reads:
         Returns (start_key, end_key, id, doc) tuples, doc as UTF-8 JSON bytes. ``after`` is the key of the last row
         of the previous page (keyset pagination).
         """
-        _plan, [(sql, params)] = planner.list_queries(f, limit, after, descending, self.fts_estimate)
+        _plan, [(sql, params)] = self.list_queries(f, limit, after, descending)
         rows = self.conn.execute(sql, params).fetchall()
         # The join with the documents keeps the page's order in practice, but SQL does not
         # promise it: order the (at most `limit`) rows here, by the same key as the SQL.

@@ -751,6 +751,238 @@ def _wait_replicated(url: str, seq_hint: int, timeout: float = 15) -> None:
     raise AssertionError("replication did not settle")
 
 
+# --------------------------------------------------------------------------- one write per answer
+# A replica killed between gunicorn's header write and its body write left nginx with a
+# header and no body, already sent on to the client (IncompleteRead(0 bytes read, N more
+# expected)); nginx retries another upstream only while nothing has been sent. The workers
+# now send a response's header with its first body bytes, in one sendall
+# (service/gunicorn_conf.py OneWriteResponse); these tests hold gunicorn to that.
+
+
+class _Sock:
+    def __init__(self):
+        self.sends: list[bytes] = []
+
+    def sendall(self, data):
+        self.sends.append(bytes(data))
+
+
+class _Req:
+    version = (1, 1)
+
+    def __init__(self, method="GET"):
+        self.method = method
+
+    def should_close(self):
+        return True
+
+
+def _respond(response_class, pieces, headers=(("Content-Type", "application/json"),), method="GET"):
+    from gunicorn.config import Config
+
+    sock = _Sock()
+    resp = response_class(_Req(method), sock, Config())
+    resp.start_response("200 OK", list(headers))
+    for piece in pieces:
+        resp.write(piece)
+    resp.close()
+    return sock.sends
+
+
+def test_gunicorn_is_the_version_whose_response_internals_one_write_relies_on():
+    from importlib.metadata import version
+
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    pinned = next(
+        d for d in _pyproject()["project"]["dependencies"] if d.replace(" ", "").startswith("gunicorn")
+    )
+    spec = SpecifierSet(pinned[len("gunicorn") :])
+    assert Version(version("gunicorn")) in spec
+    assert spec.contains("27.0.1") and not spec.contains("28.0") and not spec.contains("26.2.0")
+
+
+def _pyproject() -> dict:
+    import tomllib
+
+    return tomllib.loads((REPO / "pyproject.toml").read_text())
+
+
+def test_one_write_response_sends_header_and_body_in_one_sendall():
+    from gunicorn.http import wsgi
+
+    from service import gunicorn_conf
+
+    body = b'{"events":[]}' * 40
+    length = [("Content-Length", str(len(body)))]
+    # gunicorn as shipped: two sendall calls, the window a kill -9 can fall into.
+    plain = _respond(wsgi.Response, [body], length)
+    assert len(plain) == 2 and plain[1] == body
+    ours = gunicorn_conf.one_write_response()
+    assert issubclass(ours, wsgi.Response)
+    for pieces in ([body], [b"", body]):
+        sends = _respond(ours, pieces, length)
+        assert len(sends) == 1
+        head, _, rest = sends[0].partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"Content-Length: %d" % len(body) in head
+        assert rest == body
+    sends = _respond(ours, [body[:100], b"", body[100:]], length)
+    assert len(sends) == 2 and sends[0].endswith(b"\r\n\r\n" + body[:100]) and sends[1] == body[100:]
+    # Streamed (chunked): the header rides with the first chunk, the rest as gunicorn frames it.
+    sends = _respond(ours, [b"ab", b"", b"cd"])
+    assert (
+        len(sends) == 3
+        and sends[0].endswith(b"\r\n\r\n2\r\nab\r\n")
+        and sends[1:] == [b"2\r\ncd\r\n", b"0\r\n\r\n"]
+    )
+    assert b"Transfer-Encoding: chunked" in sends[0]
+    # No body (HEAD, 204, an empty answer): the header alone, once, at close().
+    for method, pieces in (("HEAD", [body]), ("GET", []), ("GET", [b""])):
+        sends = _respond(
+            ours, pieces, [("Content-Length", str(len(body) if method == "HEAD" else 0))], method
+        )
+        assert len(sends) == 1 and sends[0].endswith(b"\r\n\r\n")
+    # A file (wsgi.file_wrapper) goes through write() too: sendfile() would send the header first.
+    assert ours.sendfile(None, None) is False and gunicorn_conf.sendfile is False
+
+
+def test_gunicorn_workers_build_the_one_write_response(tmp_path):
+    """The sync worker's wsgi.create looks Response up at each request: under
+    service/gunicorn_conf.py no header byte leaves the worker before the first body bytes."""
+    app = _pause_app(tmp_path)
+    port = _base_port(1)
+    proc = _gunicorn(tmp_path, port, "one", conf=None)
+    try:
+        assert wait_http(f"http://127.0.0.1:{port}/?pause=0", 30)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"GET /?pause=1.0 HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.settimeout(0.6)
+            with pytest.raises(socket.timeout):
+                s.recv(65536)  # the app is in its pause: nothing was sent, not even the header
+            s.settimeout(5)
+            time.sleep(0.3)  # the whole answer is on the socket by now
+            first = s.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200 OK") and first.endswith(app.BODY)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+PAUSE_APP = """
+import os, time
+
+BODY = b'{"events":[' + b'"x",' * 120 + b'"end"]}'
+
+
+def app(environ, start_response):
+    pause = float(environ.get("QUERY_STRING", "").partition("pause=")[2] or 0)
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(BODY))),
+                              ("Cache-Control", "private, no-store"), ("X-Node", os.environ["NODE"])])
+
+    def body():
+        # An empty first piece: gunicorn as shipped sends the header on it, then the body
+        # `pause` seconds later -- the gap between its two sendall calls, made wide.
+        yield b""
+        if pause:
+            open(os.environ["NODE"] + ".paused", "w").close()
+            time.sleep(pause)
+        yield BODY
+
+    return body()
+"""
+
+
+def _pause_app(directory: Path):
+    (directory / "pause_app.py").write_text(PAUSE_APP)
+    namespace: dict = {}
+    exec(compile(PAUSE_APP, "pause_app", "exec"), namespace)
+    return type("App", (), namespace)
+
+
+def _gunicorn(directory: Path, port: int, node: str, conf: Path | None) -> subprocess.Popen:
+    """One sync worker serving pause_app, with service/gunicorn_conf.py (conf None) or ``conf``."""
+    argv = [sys.executable, "-m", "gunicorn", "-c", str(conf or REPO / "service" / "gunicorn_conf.py")]
+    argv += ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--chdir", str(directory), "pause_app:app"]
+    env = dict(os.environ, NODE=node, TIMELINE_ROLE="replica", TIMELINE_DATABASE=str(directory / "x.db"))
+    env["PYTHONPATH"] = str(REPO)
+    with open(directory / f"{node}.log", "ab") as log:
+        return subprocess.Popen(
+            argv, cwd=directory, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def _kill_mid_answer(directory: Path, conf: Path | None):
+    """nginx (deploy/nginx.conf) before replica A and backup B; A is killed with -9 after
+    its app answered 200 and before its body: what the client gets, and nginx's error log."""
+    from service import cluster as cluster_module
+
+    directory.mkdir()
+    _pause_app(directory)
+    base = _base_port(3)
+    a, b = _gunicorn(directory, base + 1, "a", conf), _gunicorn(directory, base + 2, "b", conf)
+    nginx_dir = directory / "nginx-run"
+    nginx_dir.mkdir()
+    nginx_conf = nginx_dir / "nginx.conf"
+    nginx_conf.write_text(
+        cluster_module.render_nginx(
+            listen=f"127.0.0.1:{base}",
+            primary=f"127.0.0.1:{base + 2}",
+            replicas=[f"127.0.0.1:{base + 1}"],
+            directory=nginx_dir,
+            workers=1,
+        )
+    )
+    nginx = subprocess.Popen(cluster_module.nginx_argv(nginx_conf, nginx_dir), start_new_session=True)
+    try:
+        for port in (base + 1, base + 2, base):
+            assert wait_http(f"http://127.0.0.1:{port}/?pause=0", 30)
+        got: dict = {}
+
+        def read():
+            try:
+                got["response"] = requests.get(f"http://127.0.0.1:{base}/?pause=3", timeout=15)
+            except requests.RequestException as exc:
+                got["error"] = exc
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        deadline = time.monotonic() + 10
+        while not (directory / "a.paused").exists():
+            assert time.monotonic() < deadline, "replica a never began its answer"
+            time.sleep(0.01)
+        os.killpg(a.pid, signal.SIGKILL)
+        reader.join()
+        return got, (nginx_dir / "logs" / "nginx-error.log").read_text()
+    finally:
+        for proc in (a, b, nginx):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+
+
+def test_a_replica_killed_mid_answer_is_retried_not_truncated(tmp_path):
+    """The flake of the kill -9 test, made certain: a kill between header and body. With
+    gunicorn as shipped the client gets the header and no body (the CI failure); with
+    service/gunicorn_conf.py nothing had left the worker, so nginx asks the backup."""
+    plain = tmp_path / "plain.conf.py"
+    plain.write_text("")
+    got, errors = _kill_mid_answer(tmp_path / "plain", plain)
+    assert isinstance(got.get("error"), requests.exceptions.ChunkedEncodingError), got
+    assert "IncompleteRead(0 bytes read" in str(got["error"])
+    assert "upstream prematurely closed connection while reading upstream" in errors
+
+    got, errors = _kill_mid_answer(tmp_path / "ours", None)
+    response = got.get("response")
+    assert response is not None, got
+    assert response.status_code == 200 and response.headers["X-Node"] == "b"
+    assert response.content == _pause_app(tmp_path).BODY
+    assert "while reading response header from upstream" in errors
+    assert "while reading upstream" not in errors
+
+
 # --------------------------------------------------------------------------- faults
 
 
@@ -774,23 +1006,53 @@ def _read_load(cluster, stop, failures, count, anonymous=False):
         count[0] += 1
 
 
+REPLICA_KILLS = 6
+
+
 def test_kill_9_a_replica_during_reads_fails_no_get(cluster):
+    """kill -9 of a replica (its gunicorn and its follower), REPLICA_KILLS times, each replica
+    in turn, the next kill once the last victim is ready again, under 4 readers: no GET
+    fails, and nginx's error log shows no upstream that died after its header ("prematurely
+    closed connection while reading upstream": the answer was cut short at the client). A
+    kill lands between a worker's header and body only rarely (the gap was 5 us at the
+    median, 117 us at most, measured under this load), which is why a single kill failed
+    once in CI and passes almost always; test_a_replica_killed_mid_answer_is_retried_not_truncated
+    makes that case certain."""
+    error_log = cluster.root / "run" / "logs" / "nginx-error.log"
+    seen = error_log.stat().st_size if error_log.exists() else 0
     stop, failures, count = threading.Event(), [], [0]
     readers = [
         threading.Thread(target=_read_load, args=(cluster, stop, failures, count, True)) for _ in range(4)
     ]
     for t in readers:
         t.start()
-    time.sleep(1.0)
-    victim = cluster.reload()["replicas"][0]
-    cluster.kill(victim)
-    time.sleep(4.0)
-    stop.set()
-    for t in readers:
-        t.join()
-    figure("kill -9 replica: GETs during / failed", [count[0], len(failures)])
+    rng = random.Random(9)
+    back = []
+    try:
+        time.sleep(1.0)
+        for kill in range(REPLICA_KILLS):
+            victim = cluster.reload()["replicas"][kill % 2]
+            cluster.kill(victim)
+            killed = time.monotonic()
+            time.sleep(0.3)  # dead for certain: the readiness seen next is the restarted one
+            assert wait_http(victim["url"] + "/readyz", 60), "the killed replica did not come back"
+            back.append(time.monotonic() - killed)
+            time.sleep(rng.uniform(0.2, 0.8))
+    finally:
+        stop.set()
+        for t in readers:
+            t.join()
+    with open(error_log, "rb") as fh:
+        fh.seek(seen)
+        errors = fh.read().decode(errors="replace")
+    figure(f"kill -9 replica x{REPLICA_KILLS}: GETs during / failed", [count[0], len(failures)])
+    figure("kill -9 replica: ready again after (s) max", round(max(back), 2))
+    figure(
+        "kill -9 replica: nginx retried / cut short",
+        [errors.count("while reading response header"), errors.count("while reading upstream")],
+    )
     assert failures == []
-    assert wait_http(victim["url"] + "/readyz", 60), "the killed replica did not come back"  # restarted
+    assert "while reading upstream" not in errors
 
 
 def test_kill_9_the_primary_under_writes(cluster):

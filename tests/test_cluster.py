@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 TIMELINE = [sys.executable, "-c", "from service.cli import main; main()"]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 MAX_AGE = 1  # TIMELINE_CACHE_MAX_AGE of the test cluster
+WRITE_LOCK_WAIT = 0.5  # TIMELINE_WRITE_LOCK_WAIT_MS of the test cluster, in seconds
 MAX_EXPORTS = 2
 EVENTS = 3000  # enough that an export does not fit in socket buffers
 
@@ -179,7 +180,7 @@ def cluster(tmp_path_factory):
         TIMELINE_DATABASE=str(data / "timeline.db"),
         TIMELINE_CACHE_MAX_AGE=str(MAX_AGE),
         TIMELINE_WRITE_RATE_PER_MINUTE="0",
-        TIMELINE_WRITE_LOCK_WAIT_MS="500",
+        TIMELINE_WRITE_LOCK_WAIT_MS=str(round(WRITE_LOCK_WAIT * 1000)),
         TIMELINE_MIN_FREE_BYTES=str(256 * 1024),
         TIMELINE_LOG_LEVEL="INFO",
         PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
@@ -649,51 +650,180 @@ def test_the_docker_images_entry_point_withstands_slow_clients(cluster, tmp_path
 
 # --------------------------------------------------------------------------- write lock
 
+LOCK_MARGIN = 0.5  # what a loaded 2-core machine adds to the wait
+IMPORT_EVENTS = 1_000_000
 
-def test_a_write_during_a_long_import_is_answered_within_the_wait(cluster, tmp_path):
-    """`timeline import` of 20,000 events holds the write lock for seconds; a write through
-    the proxy meanwhile gets its 201 or a 503 with Retry-After within the configured wait
-    (500 ms here), never a 500 and never a hang."""
+
+def _write_ndjson(path: Path, n: int, prefix: str) -> None:
+    """``n`` events as NDJSON, fast (1M events: ~2.3 s, 326 MB here)."""
+    words, summary = "words " * 12, "A generated event imported while writes come. " * 3
+    with open(path, "wb") as fh:
+        for start in range(0, n, 2000):
+            fh.write(
+                "".join(
+                    f'{{"id":"{prefix}-{i:07d}","date":"{1900 + i % 130}-{1 + i % 12:02d}-{1 + i % 28:02d}",'
+                    f'"title":"Imported event {i} {words}","summary":"{summary}","tags":["import","t{i % 7}"]}}\n'
+                    for i in range(start, min(n, start + 2000))
+                ).encode()
+            )
+
+
+def _writes_during(
+    cluster, importer: subprocess.Popen, tag: str, enough
+) -> list[tuple[int, float, str | None]]:
+    """POSTs through the proxy while ``importer`` runs, until ``enough(answers)``: each one's
+    (status, seconds, Retry-After). Every answer is a 201 or a busy 503, never a 500."""
+    session = requests.Session()
+    answers: list[tuple[int, float, str | None]] = []
+    deadline = time.monotonic() + 120
+    while importer.poll() is None and not enough(answers):
+        assert time.monotonic() < deadline, "the import neither ended nor let the writes finish"
+        started = time.monotonic()
+        r = session.post(
+            f"{cluster.proxy}/api/v1/events",
+            json={"id": f"during-{tag}-{len(answers)}", "date": "2020-01-01", "title": "during"},
+            headers=cluster.auth(),
+            timeout=10,
+        )
+        answers.append((r.status_code, time.monotonic() - started, r.headers.get("Retry-After")))
+        assert r.status_code in (201, 503), r.text
+        if r.status_code == 503:
+            assert r.json()["type"] == "/problems/busy" and int(r.headers["Retry-After"]) > 0
+        time.sleep(0.1)
+    return answers
+
+
+def _assert_within_the_wait(answers) -> None:
+    for status, seconds, _retry in answers:
+        # A busy 503 comes once the wait has passed, and not much later; a 201 never later.
+        assert seconds < WRITE_LOCK_WAIT + LOCK_MARGIN, (status, seconds)
+        if status == 503:
+            assert seconds >= WRITE_LOCK_WAIT * 0.9, (status, seconds)
+
+
+def _read_position(pid: int, path: Path) -> int | None:
+    """How far process ``pid`` has read the file ``path`` (its descriptor's offset)."""
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if os.readlink(fd) == str(path):
+                return int((Path(f"/proc/{pid}/fdinfo") / fd.name).read_text().split()[1])
+        except OSError:
+            continue
+    return None
+
+
+def test_writes_during_a_1m_event_import_are_answered_within_the_wait_and_the_import_is_all_or_nothing(
+    cluster, tmp_path
+):
+    """`timeline import` of a 1,000,000-event file (the operator's path: --parallel, bulk)
+    takes the write lock at its start and holds it to its COMMIT (one BEGIN IMMEDIATE
+    transaction, service/store/connection.py Store.write). Writes through the proxy
+    meanwhile get a busy 503 with Retry-After once TIMELINE_WRITE_LOCK_WAIT_MS (500 ms) has
+    passed, within a 0.5 s margin: never a 500, never a hang.
+
+    What this proves, honestly: the import is killed (-9) after the writes were answered,
+    ten seconds or so into a run that takes about two minutes here; then none of its events
+    is there, the database's integrity_check is ok, the sequence moved only by the 201s,
+    and the next write is served. It does not run the import to its end (the primary's
+    test file system holds 192 MB, and the suite has no two minutes to spare): the writes
+    during an import's end and COMMIT, and an import that completes, are the next test's
+    (20,000 events); a 1M import to completion is `bash dev bench`'s (bench/run.py,
+    docs/benchmarks.md)."""
+    source = tmp_path / "import-1m.ndjson"
+    started = time.monotonic()
+    _write_ndjson(source, IMPORT_EVENTS, "imp1m")
+    made = time.monotonic() - started
+    database = Path(cluster.env["TIMELINE_DATABASE"])
+    wal = Path(str(database) + "-wal")
+    before = cluster.seq(cluster.primary)
+    importer = subprocess.Popen(
+        TIMELINE + ["import", str(source)],
+        env=cluster.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    read = spilled = None
+    try:
+
+        def enough(answers):
+            # A dozen busy answers; sooner if the import's spilled pages near the primary's
+            # small test file system (its transaction outgrows SQLite's page cache after ~5 s).
+            busy = sum(1 for a in answers if a[0] == 503)
+            return busy >= 12 or (busy >= 4 and wal.exists() and wal.stat().st_size > 32 << 20)
+
+        answers = _writes_during(cluster, importer, "1m", enough)
+        assert importer.poll() is None, importer.stderr.read().decode()
+        read = _read_position(importer.pid, source)
+        spilled = wal.stat().st_size if wal.exists() else 0
+    finally:
+        if importer.poll() is None:
+            os.killpg(importer.pid, signal.SIGKILL)
+        importer.wait()
+        importer.stderr.close()
+        source.unlink()
+    busy = [a for a in answers if a[0] == 503]
+    created = [a for a in answers if a[0] == 201]
+    figure("1M import file made in (s)", round(made, 1))
+    figure(
+        "writes during a 1M import: 503s / answers, slowest 503 s; import's file read / WAL MB when killed",
+        [
+            len(busy),
+            len(answers),
+            round(max(a[1] for a in busy), 3),
+            read and round(read / 1e6),
+            spilled and round(spilled / 1e6),
+        ],
+    )
+    assert len(busy) >= 4, "the import never held the lock while writes came"
+    _assert_within_the_wait(answers)
+
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        assert conn.execute("SELECT count(*) FROM events WHERE id LIKE 'imp1m-%'").fetchone()[0] == 0
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()
+    assert cluster.seq(cluster.primary) == before + len(created)
+    after = cluster.write(requests.Session(), _events(1, "after-1m-import")[0])
+    assert after.status_code == 201
+
+
+def test_writes_during_an_import_to_its_commit_are_answered_and_it_lands_whole(cluster, tmp_path):
+    """`timeline import` of 20,000 events, run to its end: writes through the proxy while
+    it runs, its final index builds and COMMIT included, get their 201 or a busy 503 within
+    the wait (500 ms here) plus the margin, never a 500; afterwards every imported event is
+    there, and the writes answered 201 too."""
     source = tmp_path / "import.ndjson"
-    source.write_text("".join(json.dumps(e) + "\n" for e in _events(20000, "imp")))
+    _write_ndjson(source, 20000, "imp20k")
     importer = subprocess.Popen(
         TIMELINE + ["import", "--no-parallel", str(source)],
         env=cluster.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    session = requests.Session()
-    answers = []
     try:
-        time.sleep(1.5)
-        i = 0
-        while importer.poll() is None and i < 30:
-            i += 1
-            started = time.monotonic()
-            r = session.post(
-                f"{cluster.proxy}/api/v1/events",
-                json={"id": f"during-import-{i}", "date": "2020-01-01", "title": "during"},
-                headers=cluster.auth(),
-                timeout=10,
-            )
-            answers.append((r.status_code, time.monotonic() - started, r.headers.get("Retry-After")))
-            assert r.status_code in (201, 503), r.text
-            if r.status_code == 503:
-                assert r.json()["type"] == "/problems/busy" and r.headers["Retry-After"]
-            time.sleep(0.2)
+        answers = _writes_during(cluster, importer, "20k", lambda answers: False)
     finally:
         out, err = importer.communicate(timeout=300)
     assert importer.returncode == 0, err
     busy = [a for a in answers if a[0] == 503]
     figure(
-        "writes during a 20k import: (status, seconds) worst",
-        max(answers, key=lambda a: a[1])[:2] if answers else None,
+        "writes during a 20k import: 503s / answers, slowest s",
+        [len(busy), len(answers), round(max(a[1] for a in answers), 3) if answers else None],
     )
-    figure("writes during a 20k import: 503s / answers", [len(busy), len(answers)])
     assert answers and busy, "the import never held the lock while a write came"
-    assert all(
-        seconds < 0.5 + 0.5 for _s, seconds, _r in answers
-    )  # the wait, and a loaded machine's own time
+    _assert_within_the_wait(answers)
+    conn = sqlite3.connect(f"file:{cluster.env['TIMELINE_DATABASE']}?mode=ro", uri=True)
+    try:
+        assert conn.execute("SELECT count(*) FROM events WHERE id LIKE 'imp20k-%'").fetchone()[0] == 20000
+    finally:
+        conn.close()
+    for i, (status, _s, _r) in enumerate(answers):
+        if status == 201:
+            assert (
+                requests.get(f"{cluster.primary}/api/v1/events/during-20k-{i}", timeout=5).status_code == 200
+            )
 
 
 # --------------------------------------------------------------------------- restore
@@ -1164,8 +1294,9 @@ def test_full_disk_on_the_primary(cluster):
         statuses = []
         acked = []
         # Single writes, then 1 MB imports: SQLite reuses its WAL file's space after a
-        # checkpoint, so a full disk shows only once a write needs more than the WAL has.
-        for i in range(40):
+        # checkpoint, so a full disk shows only once a write needs more than the WAL has
+        # (the killed 1M import above left up to ~60 MB of it; the loop ends at the 507s).
+        for i in range(120):
             if i < 20:
                 event = _events(1, f"full-{i}")[0]
                 event["summary"] = "x" * 4900

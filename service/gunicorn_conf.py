@@ -56,7 +56,7 @@ def on_starting(server):
 # body; nginx has sent that header to the client already, and retries another upstream only
 # while nothing was sent (proxy_next_upstream), so the client gets a truncated answer
 # (IncompleteRead). OneWriteResponse holds the header bytes until the first body bytes and
-# sends both in one sendall: a worker that dies before it has sent nothing, and nginx tries
+# sends both in one sendall: a worker that dies before then has sent nothing, and nginx tries
 # the next replica. Built on gunicorn's own extension point (Response._emit_body, "so a
 # subclass can frame it differently"); pyproject.toml pins gunicorn to the range this was
 # read against and tests/test_cluster.py checks the pieces it relies on.

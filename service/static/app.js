@@ -168,11 +168,15 @@
     return best;
   }
 
-  // A histogram interval giving at most a few hundred buckets over `span` ms.
+  // A histogram interval giving at most a few hundred buckets over `span` ms. Months only
+  // up to about 8 years: the service reads a month histogram from its 16-day counts only
+  // where a block lies inside one month (about half of them), so over decades it costs
+  // 50-100 ms at 1M events, a year histogram 10-30 ms; the density bands of a decade
+  // are drawn from years.
   function intervalFor(span) {
     var days = span / DAY;
     if (days <= 400) return "day";
-    if (days <= 40 * 366) return "month";
+    if (days <= 8 * 366) return "month";
     if (days <= 400 * 366) return "year";
     if (days <= 4000 * 366) return "decade";
     return "century";
@@ -213,6 +217,8 @@
     var drawSeq = 0;
     var loadedKey = null;           // window and filters of the last load
     var drawnAs = new Map();        // item id -> what vis was last given for it
+    var listPending = null;         // the list to render after the timeline's next frame
+    var listScheduled = false;
 
     var timeline = new vis.Timeline(ui.canvas, items, {
       minHeight: 200,
@@ -294,8 +300,9 @@
       return u;
     }
 
-    // GET a JSON body once per URL (the API's answers for a given URL change rarely).
-    function cachedJSON(u) {
+    // GET a JSON body once per URL (the API's answers for a given URL change rarely);
+    // `transform` (the same for every use of a URL) is applied once, and its result kept.
+    function cachedJSON(u, transform) {
       var key = String(u);
       if (cache.has(key)) {
         var hit = cache.get(key);
@@ -303,6 +310,7 @@
         return hit;
       }
       var p = getJSON(u);
+      if (transform) p = p.then(transform);
       cache.set(key, p);
       p.catch(function () { cache.delete(key); });
       while (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value);
@@ -310,19 +318,26 @@
     }
 
     // Start histogram of the current filters: buckets {s, e, n}, or null when unavailable.
-    function histogram(interval, from, to) {
+    // `within`: only the events lying inside [from, to) (not the long ones overlapping it,
+    // each a bucket at its start, far outside: a week at 1M events had about 1,300).
+    function histogram(interval, from, to, within) {
       var u = filterParams(new URL("events/histogram", api));
       u.searchParams.set("interval", interval);
+      if (within) u.searchParams.set("match", "within");
       if (from !== undefined && from !== null) u.searchParams.set("from", formatDay(from));
       if (to !== undefined && to !== null) u.searchParams.set("to", formatDay(+to - DAY));
-      return cachedJSON(u).then(function (body) {
-        var h = (body.buckets || []).map(function (b) {
-          var s = parseDay(b.start), e = parseAfter(b.end);
-          return s && e ? { s: +s, e: +e, n: b.count } : null;
-        }).filter(Boolean);
-        h.unbucketed = body.unbucketed || 0;   // events with no start: in every window before their end
-        return h;
-      }, function () { return null; });
+      // Parsed once per URL: the archive's year histogram has thousands of buckets and
+      // every view reads it (parsing it each time cost about 20 ms a view at 1M events).
+      return cachedJSON(u, parseHistogram).catch(function () { return null; });
+    }
+
+    function parseHistogram(body) {
+      var h = (body.buckets || []).map(function (b) {
+        var s = parseDay(b.start), e = parseAfter(b.end);
+        return s && e ? { s: +s, e: +e, n: b.count } : null;
+      }).filter(Boolean);
+      h.unbucketed = body.unbucketed || 0;   // events with no start: in every window before their end
+      return h;
     }
 
     /* --- the first view: where most of the events are --- */
@@ -421,15 +436,21 @@
       if (key === loadedKey) return;     // the same window and filters: nothing to do
       loadedKey = key;
       var gen = ++generation;
-      writeUrl();
-      setBusy(true);
+      // The URL and the busy mark after the requests have gone out (they go from the
+      // promise callbacks below, which run before this timer).
+      var settled = false;
+      setTimeout(function () {
+        if (gen !== generation) return;
+        writeUrl();
+        if (!settled) setBusy(true);   // (cached answers may have settled it already)
+      }, 0);
       var cells = cellsFor(from, to);
       var lo = cells[0].from, hi = cells[cells.length - 1].to;
       histogram("year").then(function (hy) {
         if (gen !== generation) return null;
         var total = hy ? sumN(hy) + hy.unbucketed : null;
         var layered = function () {
-          return Promise.all([histogram(intervalFor(hi - lo), lo, hi), loadLayers(from, to, hy || [])]).then(function (r) {
+          return Promise.all([histogram(intervalFor(hi - lo), lo, hi, true), loadLayers(from, to, hy || [])]).then(function (r) {
             var n = r[0] ? countIn(r[0], from, to) : null;
             r[1].dense = r[1].truncated || (n !== null && n > DENSITY_BUDGET);
             return { r: r[1], h: r[0], n: n };
@@ -439,12 +460,14 @@
         return loadCells(cells).then(function (r) { return r.truncated ? layered() : { r: r, h: null, n: null }; });
       }).then(function (got) {
         if (!got || gen !== generation) return;
+        settled = true;
         setBusy(false);
         view = { from: from, to: to, hist: got.h, count: got.n, dense: got.r.dense, level: got.r.level, truncated: got.r.truncated };
         apply(got.r.events);
         updateOutside(gen);
       }).catch(function (err) {
         if (isAbort(err) || gen !== generation) return;
+        settled = true;
         loadedKey = null;
         setBusy(false);
         showError(err);
@@ -579,22 +602,28 @@
       if (view.dense && view.hist) next = next.concat(bands(view.hist, from, to));
       // Only what changed goes to vis: each item it (re)builds costs about a millisecond.
       var keep = new Set(next.map(function (i) { return i.id; }));
-      items.remove(items.getIds().filter(function (id) {
+      var gone = items.getIds().filter(function (id) {
         if (keep.has(id)) return false;
         drawnAs.delete(id);
         return true;
-      }));
-      items.update(next.filter(function (i) {
+      });
+      var changed = next.filter(function (i) {
         var sig = [i.type, +i.start, +i.end, i.align, i.lw, i.cut, i.className, i.cluster ? i.cluster.ids.length : ""].join("|");
         if (drawnAs.get(i.id) === sig) return false;
         drawnAs.set(i.id, sig);
         return true;
-      }));
+      });
+      items.remove(gone);
+      items.update(changed);
       timeline.setSelection(state.id && keep.has(state.id) ? [state.id] : []);
-      renderList(visible, drawn.length);
-      if (search) renderSearch();
+      // The list (and the search counts) follow once the timeline's frame is painted: laid
+      // out before it, its rows added 30-50 ms to every view at 1M events.
+      listPending = { visible: visible, drawn: drawn.length };
+      setTimeout(function () { if (listPending && !listScheduled) flushList(); }, 250);   // (should vis not draw)
       drawSeq++;
-      timeline.redraw();
+      // Changed items make vis redraw once, in its next task; a redraw here as well would
+      // lay the whole page out twice (each redraw measures every item: 30-70 ms a view).
+      if (!gone.length && !changed.length) timeline.redraw();
     }
 
     // Groups of events drawn within CLUSTER_PX of each other. A group of more than
@@ -724,6 +753,22 @@
         root.setAttribute("data-drawn", String(drawSeq));
         root.dispatchEvent(new CustomEvent("tlw:drawn", { detail: { seq: drawSeq, ms: performance.now() - rangeEndedAt } }));
       }
+      if (listPending && !listScheduled) {
+        listScheduled = true;
+        window.requestAnimationFrame(function () { setTimeout(flushList, 0); });   // after the paint
+      }
+    }
+
+    // The list of the events in view, and the search counts, for the last layout; then a
+    // "listed" event (its detail: milliseconds since the pan or zoom ended).
+    function flushList() {
+      listScheduled = false;
+      var p = listPending;
+      if (!p) return;
+      listPending = null;
+      renderList(p.visible, p.drawn);
+      if (search) renderSearch();
+      root.dispatchEvent(new CustomEvent("tlw:listed", { detail: { seq: drawSeq, ms: performance.now() - rangeEndedAt } }));
     }
 
     function updateCue() {

@@ -213,7 +213,7 @@ def bucketer(interval: str) -> Callable[[int], tuple[str, int, int]]:
 
     A histogram folds its days in order, so nearly every day falls in the bucket of the
     day before: one calendar computation per bucket instead of one per day (a decade
-    histogram over a million events folds some 40,000 days into about 150 buckets)."""
+    histogram of a large archive folds tens of thousands of days into a few hundred)."""
     last = ("", 1, 0)  # an empty bucket: the first day always misses
 
     def of(day: int) -> tuple[str, int, int]:

@@ -171,9 +171,8 @@
 
   // A histogram interval giving at most a few hundred buckets over `span` ms. Months only
   // up to about 8 years: the service reads a month histogram from its 16-day counts only
-  // where a block lies inside one month (about half of them), so over decades it costs
-  // 50-100 ms at 1M events, a year histogram 10-30 ms; the density bands of a decade
-  // are drawn from years.
+  // where a block lies inside one month (about half of them), so over decades months cost
+  // several times what years do (bench/RESULTS.md); the bands of a decade are by year.
   function intervalFor(span) {
     var days = span / DAY;
     if (days <= 400) return "day";
@@ -320,8 +319,8 @@
     }
 
     // Start histogram of the current filters: buckets {s, e, n}, or null when unavailable.
-    // `within`: only the events lying inside [from, to) (not the long ones overlapping it,
-    // each a bucket at its start, far outside: a week at 1M events had about 1,300).
+    // `within`: only the events lying inside [from, to), not the long ones overlapping it
+    // (each a bucket at its start, far outside: a week of a large archive had hundreds).
     function histogram(interval, from, to, within) {
       var u = filterParams(new URL("events/histogram", api));
       u.searchParams.set("interval", interval);
@@ -329,7 +328,7 @@
       if (from !== undefined && from !== null) u.searchParams.set("from", formatDay(from));
       if (to !== undefined && to !== null) u.searchParams.set("to", formatDay(+to - DAY));
       // Parsed once per URL: the archive's year histogram has thousands of buckets and
-      // every view reads it (parsing it each time cost about 20 ms a view at 1M events).
+      // every view reads it.
       return cachedJSON(u, parseHistogram).catch(function () { return null; });
     }
 
@@ -620,12 +619,12 @@
       items.update(changed);
       timeline.setSelection(state.id && keep.has(state.id) ? [state.id] : []);
       // The list (and the search counts) follow once the timeline's frame is painted: laid
-      // out before it, its rows added 30-50 ms to every view at 1M events.
+      // out before it, its rows delayed every view (docs/widget.md).
       listPending = { visible: visible, drawn: drawn.length };
       setTimeout(function () { if (listPending && !listScheduled) flushList(); }, 250);   // (should vis not draw)
       drawSeq++;
       // Changed items make vis redraw once, in its next task; a redraw here as well would
-      // lay the whole page out twice (each redraw measures every item: 30-70 ms a view).
+      // lay the page out twice (each redraw measures every item).
       if (!gone.length && !changed.length) timeline.redraw();
     }
 
@@ -695,8 +694,7 @@
     }
 
     // Density behind a dense window: BANDS even bands from the histogram, darker = more,
-    // drawn as one item (a gradient of hard stops): vis builds and measures each item, and
-    // sixteen background items cost 20-50 ms a view at 1M events.
+    // drawn as one item (a gradient of hard stops): vis builds and measures each item.
     function bands(h, from, to) {
       var width = (to - from) / BANDS, counts = [];
       for (var i = 0; i < BANDS; i++) counts.push(countIn(h, from + i * width, from + (i + 1) * width));

@@ -209,7 +209,7 @@ def precision_probe(f: Filters) -> tuple[str, list[Any]] | None:
     over every 16-day block the window touches, longer ones from span_facet_counts under
     the part's own range conditions. Each EXISTS stops at its first count. Without it, a
     class part that holds no such event reads its whole range (``precision=month`` over a
-    century of one-day events: some 500,000 index entries, about 100 ms at 1M events)."""
+    century: every one-day event of that century)."""
     if not f.precisions or f.from_day is None or f.to_day is None:
         return None
     marks = ",".join("?" * len(f.precisions))

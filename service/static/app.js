@@ -272,14 +272,22 @@
     /* --- start-up: filters, facets, title, initial window --- */
 
     function start() {
-      ready = true;
+      // Opening on the events' window: nothing loads for vis's default window meanwhile
+      // (on a large archive its requests held up the first view's).
+      var fitFirst = !state.story && !(state.from && state.to) && !state.id;
+      ready = !fitFirst;
       ui.q.value = state.q;
-      loadFacets();
+      // The filters' choices after the first view is drawn: over a large archive they are
+      // a slow request, which held a worker while the first view waited for it.
+      fillSelect(ui.tag, [], state.tags[0], "All tags");
+      fillSelect(ui.actor, [], state.actors[0], "All actors");
+      root.addEventListener("tlw:drawn", loadFacets, { once: true });
+      setTimeout(loadFacets, 3000);   // (should nothing be drawn: no match, an error)
       loadTimelineTitle();
       if (state.q) runSearch(false);
       if (state.story) openStory(state.story);
       else if (state.from && state.to) moveWindow(state.from, state.to, false);
-      else if (!state.id) fitToData(false);
+      else if (fitFirst) fitToData(false);
       if (state.id && !state.story) openDetail(state.id, null, !(state.from && state.to));
     }
 
@@ -345,9 +353,11 @@
 
     function fitToData(animate) {
       storyWindow().then(function (w) {
+        ready = true;
         if (!w) { setStatus("No events match.", "empty"); renderList(); return; }
         moveWindow(new Date(w[0]), new Date(w[1]), animate);
-      }).catch(function (err) { if (!isAbort(err)) showError(err); });
+        if (!animate) load();   // now, not after the debounce (then a no-op: the same window)
+      }).catch(function (err) { ready = true; if (!isAbort(err)) showError(err); });
     }
 
     // The smallest window holding FIRST_VIEW_SHARE of the events: from one year histogram
@@ -432,6 +442,7 @@
     // whole; a large one loads its layers (day events by slices, longer ones apart) with
     // the window's own histogram alongside, for the density bands and the counts.
     function load() {
+      if (!ready) return;   // (the first window is on its way)
       var w = timeline.getWindow(), from = +w.start, to = +w.end;
       var key = filterKey() + "|" + from + "|" + to;
       if (key === loadedKey) return;     // the same window and filters: nothing to do
@@ -450,8 +461,12 @@
       histogram("year").then(function (hy) {
         if (gen !== generation) return null;
         var total = hy ? sumN(hy) + hy.unbucketed : null;
+        // Beyond 8 years the window's density is by year: the archive's year histogram,
+        // already here, gives it without a request (the slowest of such a view).
         var layered = function () {
-          return Promise.all([histogram(intervalFor(hi - lo), lo, hi, true), loadLayers(from, to, hy || [])]).then(function (r) {
+          var interval = intervalFor(hi - lo);
+          var windowHist = hy && interval !== "day" && interval !== "month" ? hy : histogram(interval, lo, hi, true);
+          return Promise.all([windowHist, loadLayers(from, to, hy || [])]).then(function (r) {
             var n = r[0] ? countIn(r[0], from, to) : null;
             r[1].dense = r[1].truncated || (n !== null && n > DENSITY_BUDGET);
             return { r: r[1], h: r[0], n: n };
@@ -1245,7 +1260,10 @@
       load();
     }
 
+    var facetsAsked = false;
     function loadFacets() {
+      if (facetsAsked) return;
+      facetsAsked = true;
       var u = new URL("events/facets?facet=tags&facet=actors&size=50", api);
       state.timelines.forEach(function (t) { u.searchParams.append("timeline", t); });
       getJSON(u).then(function (f) {

@@ -6,6 +6,7 @@ host other than the service (the page must load everything from the service itse
 
 from __future__ import annotations
 
+import time
 import urllib.parse
 from datetime import date
 
@@ -49,6 +50,31 @@ def test_page_loads_only_bounded_requests(widget):
         assert int(query["limit"][0]) <= 500
     # one histogram of the whole archive at most; every other one is inside a window
     assert sum(1 for q in widget.histogram_requests if "from" not in q and "to" not in q) <= 1
+    widget.assert_clean()
+
+
+def test_first_view_asks_only_for_its_window_and_for_facets_after_it(widget):
+    """While the first window is being found (here the archive's histogram answers late,
+    as it can under load), nothing loads for vis's default window; the filters' facets, a
+    slow request over a large archive, are asked for once the first view is drawn."""
+    page = widget.page
+    asked: list[str] = []
+    page.on("request", lambda r: "/api/v1/" in r.url and asked.append(urllib.parse.urlsplit(r.url).path))
+
+    def late(route):
+        time.sleep(0.5)
+        route.continue_()
+
+    page.route(lambda url: "/events/histogram?interval=year" in url and "from=" not in url, late)
+    widget.open()
+
+    first, last = widget.window()
+    assert widget.windows()
+    for a, b in widget.windows():
+        assert a <= last and b >= first, (a, b, first, last)
+    events = [i for i, path in enumerate(asked) if path.endswith("/events")]
+    facets = [i for i, path in enumerate(asked) if path.endswith("/events/facets")]
+    assert events and facets and facets[0] > events[0], asked
     widget.assert_clean()
 
 

@@ -11,11 +11,12 @@
  * origin works. No inline scripts, no eval, no inline styles: it runs under a strict CSP.
  *
  * What a view fetches is bounded whatever the archive's size: one histogram of the
- * window's neighbourhood (cached), then either the window's events (when the histogram
- * says there are at most DENSITY_BUDGET) or, in a dense window, a few of the most
- * important events of each slice of it (SLICE_LIMIT each) over the histogram's density
- * bands. The first view is the smallest window holding most events (FIRST_VIEW_SHARE),
- * found from one histogram of the whole archive refined inside that window.
+ * window's neighbourhood (cached; beyond 8 years the archive's year histogram), then
+ * either the window's events (when the histogram says there are at most DENSITY_BUDGET)
+ * or, in a dense window, a few of the most important events of each slice of it
+ * (SLICE_LIMIT each) over the histogram's density bands. The first view is the smallest
+ * window holding most events (FIRST_VIEW_SHARE), found from one histogram of the whole
+ * archive refined inside that window.
  */
 (function () {
   "use strict";

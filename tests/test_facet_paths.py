@@ -93,6 +93,30 @@ def test_open_ended_events_are_counted_in_the_windows_they_overlap(st):
     assert any(v == "NATO" for v, _ in fast["actors"])
 
 
+def test_whole_archive_facets_equal_a_count_of_every_row(st):
+    """Without any filter the facets are read from the facet counts; they must equal a
+    count over every event's rows (event_terms, events), value for value and in order."""
+    f = Filters()
+    assert planner.unfiltered(f)
+    got = st.facets(f, NAMES, 500)
+    for name in NAMES:
+        if name in ("country", "precision"):
+            sql = (
+                f"SELECT {name}, count(*) AS n FROM events WHERE {name} IS NOT NULL "
+                f"GROUP BY 1 ORDER BY n DESC, 1 LIMIT 500"
+            )
+            expected = st.conn.execute(sql).fetchall()
+        else:
+            sql = (
+                "SELECT value, count(*) AS n FROM event_terms WHERE kind = ? "
+                "GROUP BY value ORDER BY n DESC, value LIMIT 500"
+            )
+            expected = st.conn.execute(sql, [name[:-1]]).fetchall()
+        assert expected, name
+        assert got[name] == expected, name
+    assert st.facets(f, ["tags"], 3)["tags"] == got["tags"][:3]
+
+
 def recount(st) -> list[tuple]:
     """day_facet_counts and span_facet_counts as they should be, computed from scratch."""
     shift = store_module.DAY_BLOCK_SHIFT

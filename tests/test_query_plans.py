@@ -217,6 +217,16 @@ def test_window_term_facets_read_the_terms_chronological_index(st, match):
     # The only sorts are of the grouped values (a few hundred at most), never of the rows' order.
 
 
+@pytest.mark.parametrize("facet", ["tag", "actor", "timeline", "country", "precision"])
+def test_whole_archive_facets_read_only_the_facet_counts(st, facet):
+    """Without filters a facet sums its counts (a row per value and 16-day block, or per
+    value and span), never the rows of event_terms or events."""
+    text = plan_text(st, *planner.total_facet_query(facet, 20))
+    assert "SEARCH day_facet_counts USING PRIMARY KEY (facet=?)" in text, text
+    assert "SEARCH span_facet_counts USING PRIMARY KEY (facet=?)" in text, text
+    assert not re.search(r"\b(event_terms|events)\b", text), text
+
+
 def test_histogram_over_everything_reads_only_its_covering_index(st):
     sql = "SELECT e.start_year, count(*) FROM events e WHERE 1 AND e.start_year IS NOT NULL GROUP BY e.start_year"
     text = plan_text(st, sql, [])

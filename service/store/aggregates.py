@@ -99,15 +99,12 @@ class Aggregates:
 
     def facet_counts(self, f: Filters, facet: str, size: int) -> list[tuple[str, int]]:
         """Most frequent values of ``facet`` (tags, actors, timelines, country, precision) among matches."""
+        if planner.unfiltered(f):  # the whole archive: from the facet counts, not every row
+            name = facet[:-1] if facet in _TERM_FACETS else facet
+            return self.conn.execute(*planner.total_facet_query(name, size)).fetchall()
         m = planner.matches_from(f)
         if facet in _TERM_FACETS:
             kind = facet[:-1]
-            if m.src == "events e" and m.where == "1":
-                sql = (
-                    "SELECT value, count(*) AS n FROM event_terms WHERE kind = ? "
-                    "GROUP BY value ORDER BY n DESC, value LIMIT ?"
-                )
-                return self.conn.execute(sql, [kind, size]).fetchall()
             key = "e.pk" if m.joined else "w.pk"
             sql = (
                 f"SELECT t.value, count(*) AS n FROM {m.src} CROSS JOIN event_terms t "

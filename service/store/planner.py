@@ -382,6 +382,24 @@ def window_count_parts(f: Filters) -> CountParts:
     return CountParts((first, last), edges, long_parts)
 
 
+def unfiltered(f: Filters) -> bool:
+    """No date window and no other filter: every event matches."""
+    return not f.windowed and not filter_conditions(f)[0]
+
+
+def total_facet_query(facet: str, size: int) -> tuple[str, list[Any]]:
+    """The SQL of a facet (tag, actor, timeline, country or precision) over every event,
+    from the facet counts: each event is counted once, in day_facet_counts (one-day
+    events) or span_facet_counts (the rest), so the sums are the whole archive's."""
+    sql = (
+        "SELECT value, sum(n) AS total FROM ("
+        "SELECT value, n FROM day_facet_counts WHERE facet = ?1 "
+        "UNION ALL SELECT value, n FROM span_facet_counts WHERE facet = ?1) "
+        "GROUP BY value ORDER BY total DESC, value LIMIT ?2"
+    )
+    return sql, [facet, size]
+
+
 def term_facet_query(f: Filters, kind: str, size: int) -> tuple[str, list[Any]]:
     """The SQL of a term facet (``kind`` tag, actor or timeline) inside a plain date
     window, from the facet counts and the window's edges (see window_count_parts)."""

@@ -610,12 +610,12 @@
         var xs = px(isFinite(s) ? s : from - (to - from)), xe = px(isFinite(en) ? en : to + (to - from));
         if (e.id === state.id) next.push(e.start && e.end && e.start === e.end ? boxItem(e, xs, width, maxLabel) : rangeItem(e, xs, xe, width, maxLabel, from, to));
         else if (e.start && e.end && e.start === e.end) loose.push({ e: e, x: xs });
-        else if (xe - xs < CLUSTER_PX && isFinite(s) && isFinite(en)) loose.push({ e: e, x: xs, range: true });
+        else if (xe - xs < CLUSTER_PX && isFinite(s) && isFinite(en)) loose.push({ e: e, x: xs, xe: xe, range: true });
         else next.push(rangeItem(e, xs, xe, width, maxLabel, from, to));
       });
       clusters(loose, to - from).forEach(function (g) {
         if (g.length > 1) next.push(clusterItem(g, px, width, maxLabel));
-        else next.push(g[0].range && width - g[0].x - 12 >= LABEL_MIN ? rangeItem(g[0].e, g[0].x, g[0].x, width, maxLabel, from, to) : boxItem(g[0].e, g[0].x, width, maxLabel));
+        else next.push(g[0].range && width - g[0].x - 12 >= LABEL_MIN ? rangeItem(g[0].e, g[0].x, g[0].xe, width, maxLabel, from, to) : boxItem(g[0].e, g[0].x, width, maxLabel));
       });
       if (view.dense && view.hist) next = next.concat(bands(view.hist, from, to));
       // Only what changed goes to vis: each item it (re)builds costs about a millisecond.
@@ -694,7 +694,8 @@
       var end = isFinite(endMs(e)) ? new Date(endMs(e) + DAY) : new Date(to + (to - from));
       return {
         id: e.id, type: "range", start: start, end: end, className: classesOf(e), ev: e,
-        lw: Math.max(40, Math.round(Math.min(room, Math.max(maxLabel, inside)))), cut: room < LABEL_MIN
+        lw: Math.max(40, Math.round(Math.min(room, Math.max(maxLabel, inside)))), cut: room < LABEL_MIN,
+        inside: Math.round(inside)
       };
     }
 
@@ -753,6 +754,9 @@
         e.uncertain ? el("span", { class: "tlw-q", text: "?" }) : null
       ]);
       label.style.maxWidth = item.lw + "px";
+      // Past a short range's end the label runs on the canvas's own background, so the
+      // range's end border never crosses its text (style.css: --tlw-inside).
+      if (item.type === "range") label.style.setProperty("--tlw-inside", item.inside + "px");
       return label;
     }
 

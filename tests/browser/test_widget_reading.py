@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import expect
-from widget_page import AXE, DESKTOP, PHONE, Widget, run_axe, seed_events
+from widget_page import AXE, DESKTOP, PHONE, Widget, api, run_axe, seed_events
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("live_server")]  # slow: a real browser
 
@@ -90,9 +90,7 @@ RANGE_LABELS_JS = """() => [...document.querySelectorAll('.tlw-canvas .vis-item.
 def test_a_label_longer_than_its_range_is_never_crossed_by_the_range_end(open_widget, live_server):
     """Past a short range's fill, its label lies on the canvas background (the range's end
     border is hidden behind the text), on the first view and on each timeline's page."""
-    import requests
-
-    slugs = [t["slug"] for t in requests.get(f"{live_server}/api/v1/timelines", timeout=10).json()["items"]]
+    slugs = [t["slug"] for t in api(live_server, "timelines")["items"]]
     w = open_widget("desktop")
     checked = 0
     for query in ["", *(f"timeline={slug}" for slug in slugs)]:
@@ -296,7 +294,6 @@ def test_a_story_slide_deep_link_opens_that_slide(open_widget, live_server):
 
 
 def test_timeline_page_opens_on_its_events(open_widget, live_server):
-    from widget_page import api
 
     slug = api(live_server, "timelines")["items"][0]["slug"]
     events = seed_events(live_server, f"timeline={slug}")
@@ -353,7 +350,6 @@ def test_phone_detail_opened_from_the_list_never_hides_its_event(open_widget, li
 def test_axe_finds_no_serious_violation(open_widget, live_server, state):
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run npm ci")
-    from widget_page import api
 
     events = seed_events(live_server)
     w = open_widget("phone" if state.startswith("phone") else "desktop", bypass_csp=True)

@@ -4,8 +4,9 @@
     python -m bench.widget --db /path/to/bench-1m.db
 
 For each zoom from a week to the whole span, the page's window is set (as the end of a
-pan or zoom sets it) at several places where the events are, and two figures are taken
-per view:
+pan or zoom sets it) at several places where the events are, then a month is panned a
+tenth at a time (most of its events stay in view, moved and relabelled), and two figures
+are taken per view:
 
 - bytes: every API response the view caused (Resource Timing ``transferSize``: headers
   and compressed body as they came over the wire; 0 for an answer the browser cache
@@ -150,13 +151,16 @@ def run(base: str, port: int, views: int, log) -> dict:
             "window": page.url.split("?", 1)[-1],
         }
         log(f"first view: {results['first_view']}")
-        for name, days in [*ZOOMS, ("whole span", whole)]:
+        for name, days in [*ZOOMS, ("month panned", 30), ("whole span", whole)]:
             if days > whole and name != "whole span":
                 continue
             rows = []
-            centres = (
-                places(years, views) if name != "whole span" else [first + timedelta(days=whole // 2)] * 3
-            )
+            if name == "whole span":
+                centres = [first + timedelta(days=whole // 2)] * 3
+            elif name == "month panned":  # a month where the events are, dragged a tenth at a time
+                centres = [places(years, 1)[0] + timedelta(days=3 * k) for k in range(views)]
+            else:
+                centres = places(years, views)
             for k, centre in enumerate(centres):
                 if name == "whole span":  # the whole span, then pans of a tenth either way
                     centre += timedelta(days=(0, -whole // 10, whole // 10)[k])

@@ -10,13 +10,14 @@
  * Every URL is resolved against this script's own URL, so a path prefix or another
  * origin works. No inline scripts, no eval, no inline styles: it runs under a strict CSP.
  *
- * What a view fetches is bounded whatever the archive's size: one histogram of the
- * window's neighbourhood (cached; beyond 8 years the archive's year histogram), then
- * either the window's events (when the histogram says there are at most DENSITY_BUDGET)
- * or, in a dense window, a few of the most important events of each slice of it
- * (SLICE_LIMIT each) over the histogram's density bands. The first view is the smallest
- * window holding most events (FIRST_VIEW_SHARE), found from one histogram of the whole
- * archive refined inside that window.
+ * What a view fetches is bounded whatever the archive's size. Up to SMALL_ARCHIVE events,
+ * the window's events; beyond, at most 6 requests at once: one histogram of the window's
+ * neighbourhood (cached; beyond 8 years the archive's year histogram), the most important
+ * day events of each slice of it (SLICE_LIMIT each) and a few longer ones, over the
+ * histogram's density bands where more than DENSITY_BUDGET events start in view. The
+ * first view is the smallest window holding most events (FIRST_VIEW_SHARE), found from
+ * one histogram of the whole archive refined inside that window. vis draws the new items
+ * in one batched pass (updateItems).
  */
 (function () {
   "use strict";
@@ -33,8 +34,9 @@
   var MAX_PAGES = 2;            // pages followed per cell of a sparse window
   var SMALL_ARCHIVE = 5000;     // up to this many events, a window's events load whole
   var DENSITY_BUDGET = 400;     // more events than this start in view: density bands
-  var SLICES = 4;               // a large archive's window is read in about 4 slices
-  var SLICE_LIMIT = 15;         // day events per slice (the most important)
+  var SLICES = 2;               // a large archive's window is read in 2-3 slices (a view in
+                                // at most 6 requests: Chromium's connections to one host)
+  var SLICE_LIMIT = 25;         // day events per slice (the most important)
   var LONG_LIMIT = 20;          // long events (spans, months and up) per window of a large archive
   var DRAW_LIMIT = 50;          // items drawn at once, the most important first (vis adds ~1 ms each)
   var BANDS = 16;               // density bands behind a dense window
@@ -523,10 +525,13 @@
     }
 
     // A large archive's window, in small cacheable requests: the day events lying within
-    // each of SLICES to 2 x SLICES aligned slices, each asking for its SLICE_LIMIT first at the
-    // lowest importance that (by the year histogram) should fit; apart from them, spans of
-    // days across slices, month events and longer ones, the most important only (a week
-    // lies inside thousands of decades and centuries).
+    // each of SLICES + 1 aligned slices at most, each asking for its SLICE_LIMIT first at
+    // the lowest importance that (by the year histogram) should fit; apart from them, two
+    // requests for the longer events, the most important only (a week lies inside
+    // thousands of decades and centuries): spans of days across slices with years and
+    // longer, and months. With the window's histogram that is at most 6 requests, all
+    // going out at once over Chromium's 6 connections to one host (with 8, the last two
+    // waited for a free one: 10-50 ms a view at 1M events).
     function loadLayers(from, to, hy) {
       var unit = DAY;
       while (unit * SLICES < to - from) unit *= 2;
@@ -537,9 +542,9 @@
         reqs.push(eventsUrl({ from: formatDay(s), to: formatDay(e - DAY), match: "within", precision: "day", min_importance: level > 1 ? level : null, limit: SLICE_LIMIT }));
       }
       var wf = formatDay(floorDay(from)), wt = formatDay(ceilDay(to) - DAY);
-      reqs.push(eventsUrl({ from: wf, to: wt, precision: "day", min_importance: 5, limit: LONG_LIMIT / 4 }));   // spans of days across slices
+      // spans of days across slices with years and longer, then months (in view for longer)
+      reqs.push(eventsUrl({ from: wf, to: wt, precision: ["day", "year", "decade", "century", "millennium"], min_importance: 5, limit: LONG_LIMIT / 2 }));
       reqs.push(eventsUrl({ from: wf, to: wt, precision: "month", min_importance: 4, limit: LONG_LIMIT / 2 }));
-      reqs.push(eventsUrl({ from: wf, to: wt, precision: ["year", "decade", "century", "millennium"], min_importance: 5, limit: LONG_LIMIT / 4 }));
       return Promise.all(reqs.map(cachedJSON)).then(function (bodies) {
         return {
           events: [].concat.apply([], bodies.map(function (b) { return b.items || []; })),
@@ -631,8 +636,7 @@
         drawnAs.set(i.id, sig);
         return true;
       });
-      items.remove(gone);
-      items.update(changed);
+      updateItems(gone, changed);
       timeline.setSelection(state.id && keep.has(state.id) ? [state.id] : []);
       // The list (and the search counts) follow once the timeline's frame is painted: laid
       // out before it, its rows delayed every view (docs/widget.md).
@@ -643,6 +647,41 @@
       // lay the page out twice (each redraw measures every item).
       if (!gone.length && !changed.length) timeline.redraw();
     }
+
+    // vis draws a change to its items at once, and more than once: each of the data set's
+    // "add", "update" and "remove" events redraws the whole item set (a layout of the
+    // page), a group shows each new item in view on its own (Group.add -> show -> redraw),
+    // and an item shown already redraws when its data changes (Item.setData): a forced
+    // layout per item, about 40 ms a view of 50 items here. Each change also queues one
+    // redraw of the whole timeline for the next frame, which draws every item not shown in
+    // three batched passes (build all, measure all, place all). So while the items change,
+    // the item set's redraw and the groups' "show it if in view" are left to that redraw
+    // (own properties over vis's prototype methods, removed again at once), and the items
+    // about to change are taken off the page first (put back by that redraw, before the
+    // frame is painted). The vendored vis is pinned (vendor/README.md); a browser test
+    // fails if items are drawn one at a time again.
+    function updateItems(gone, changed) {
+      var set = timeline.itemSet, groups = (set && set.groups) || {}, deferred = [];
+      var defer = function (obj, name) {
+        if (obj && typeof obj[name] === "function" && !Object.prototype.hasOwnProperty.call(obj, name)) {
+          obj[name] = drawnInNextFrame;
+          deferred.push([obj, name]);
+        }
+      };
+      defer(set, "redraw");
+      Object.keys(groups).forEach(function (k) { defer(groups[k], "_checkIfVisible"); });
+      try {
+        changed.forEach(function (i) {
+          var shown = set && set.items && set.items[i.id];
+          if (shown && shown.displayed && typeof shown.hide === "function") shown.hide();
+        });
+        items.remove(gone);
+        items.update(changed);
+      } finally {
+        deferred.forEach(function (d) { delete d[0][d[1]]; });
+      }
+    }
+    function drawnInNextFrame() {}
 
     // Groups of events drawn within CLUSTER_PX of each other. A group of more than
     // CLUSTER_MIN becomes one counted cluster, except close up (CLUSTER_OPEN_DAYS), where

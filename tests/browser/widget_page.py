@@ -44,6 +44,7 @@ class Widget:
         self.foreign: list[str] = []
         self.event_requests: list[dict] = []
         self.histogram_requests: list[dict] = []
+        self.requests: list[dict] = []  # every API request in order: {"path": "events", "query": {...}}
         page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         page.on("request", self._request)
@@ -51,6 +52,10 @@ class Widget:
 
     def _request(self, request):
         url = urllib.parse.urlsplit(request.url)
+        if "/api/v1/" in url.path:
+            self.requests.append(
+                {"path": url.path.split("/api/v1/", 1)[1], "query": urllib.parse.parse_qs(url.query)}
+            )
         if url.path.endswith("/api/v1/events"):
             self.event_requests.append(urllib.parse.parse_qs(url.query))
         elif url.path.endswith("/api/v1/events/histogram"):

@@ -118,7 +118,7 @@ def test_whole_archive_facets_equal_a_count_of_every_row(st):
 
 
 def recount(st) -> list[tuple]:
-    """day_facet_counts and span_facet_counts as they should be, computed from scratch."""
+    """day_facet_counts, span_facet_counts and facet_totals as they should be, computed from scratch."""
     shift = store_module.DAY_BLOCK_SHIFT
     day = st.conn.execute(
         f"""SELECT kind, start_key >> {shift}, value, count(*) FROM event_terms WHERE span_class = 0 GROUP BY 1, 2, 3
@@ -135,7 +135,12 @@ def recount(st) -> list[tuple]:
            UNION ALL SELECT 'precision', span_class, start_key, end_key, precision, count(*) FROM events
                      WHERE span_class > 0 GROUP BY 2, 3, 4, 5"""
     ).fetchall()
-    return sorted(day), sorted(span)
+    total = st.conn.execute(
+        """SELECT kind, value, count(*) FROM event_terms GROUP BY 1, 2
+           UNION ALL SELECT 'country', country, count(*) FROM events WHERE country IS NOT NULL GROUP BY 2
+           UNION ALL SELECT 'precision', precision, count(*) FROM events GROUP BY 2"""
+    ).fetchall()
+    return sorted(day), sorted(span), sorted(total)
 
 
 def stored(st) -> list[tuple]:
@@ -144,6 +149,7 @@ def stored(st) -> list[tuple]:
         sorted(
             st.conn.execute("SELECT facet, span_class, start_key, end_key, value, n FROM span_facet_counts")
         ),
+        sorted(st.conn.execute("SELECT facet, value, n FROM facet_totals").fetchall()),
     )
 
 
@@ -182,6 +188,23 @@ def test_migration_counts_an_existing_archive(tmp_path):
         st.conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     assert st.migrate() == store_module.SCHEMA_VERSION - 5
     assert stored(st) == recount(st) and all(stored(st))
+
+
+def test_migration_totals_an_existing_archive(tmp_path):
+    """A schema-9 archive (facet counts, no totals) gets the totals right when migrated,
+    and its whole-archive facets are the same before and after."""
+    st = new_store(tmp_path / "old.db")
+    gen = Generator(4)
+    ingest.import_items(
+        st, [gen.event(i, [t["slug"] for t in TIMELINES]) for i in range(300)], create_timelines=True
+    )
+    before = st.facets(Filters(), NAMES, 500)
+    with st.write():  # back to schema 9
+        st.conn.execute("DROP TABLE facet_totals")
+        st.conn.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    assert st.migrate() == store_module.SCHEMA_VERSION - 9
+    assert stored(st) == recount(st) and all(stored(st))
+    assert st.facets(Filters(), NAMES, 500) == before
 
 
 def test_windows_that_end_next_to_a_one_day_event(st):

@@ -10,7 +10,7 @@ here); :func:`unpack` gives ``upsert_event``'s row back.
   max + 1 in input order), ``event_docs``, ``event_terms``, ``events_fts`` and the
   ``changes`` feed (one row per written event, in input order, its document read from
   ``event_docs`` while it is the event's latest: migrations._migration_8); the new events' facet
-  counts (``day_facet_counts``, ``span_facet_counts``) are added at the end, grouped in
+  counts (``day_facet_counts``, ``span_facet_counts``, ``facet_totals``) are added at the end, grouped in
   SQL (into an empty database: streamed from the rebuilt chronological indexes). An id
   that already exists goes through ``Store.upsert_event`` itself (updated or unchanged,
   version + 1, created_at kept), in its place in the order, so the feed keeps input order.

@@ -17,7 +17,7 @@ from .writes import add_facet_counts
 
 _log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 
 def _migration_1(db: sqlite3.Connection) -> None:
@@ -266,6 +266,25 @@ def _migration_9(db: sqlite3.Connection) -> None:
     _fill_fts(db, ", ".join(FTS_COLUMNS))
 
 
+def _migration_10(db: sqlite3.Connection) -> None:
+    """Facet totals of the whole archive (facet_totals): facets without a filter read one row per value."""
+    # The sums of day_facet_counts and span_facet_counts per value, kept with them by the
+    # same writes. Without it, the tags and actors of the whole archive (what the widget
+    # asks for on every page load) summed 200,000-500,000 count rows at 1M events (0.15-0.35
+    # s), again after every write, which changes the data version the answers are cached by.
+    db.execute(
+        """CREATE TABLE facet_totals (
+            facet TEXT NOT NULL,   -- tag, actor, timeline, country or precision
+            value TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (facet, value)
+        ) WITHOUT ROWID"""
+    )
+    # No index by count: each write would move its values' entries in it (about 20% more
+    # per single write here), and a facet's values are sorted fast enough at read time.
+    add_facet_counts(db.execute, 0, ("total",))
+
+
 def _summary(migration) -> str:
     """The first line of a migration's docstring: what it changes, for the log."""
     return (migration.__doc__ or migration.__name__).strip().splitlines()[0]
@@ -281,6 +300,7 @@ MIGRATIONS = [
     _migration_7,
     _migration_8,
     _migration_9,
+    _migration_10,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 

@@ -389,14 +389,9 @@ def unfiltered(f: Filters) -> bool:
 
 def total_facet_query(facet: str, size: int) -> tuple[str, list[Any]]:
     """The SQL of a facet (tag, actor, timeline, country or precision) over every event,
-    from the facet counts: each event is counted once, in day_facet_counts (one-day
-    events) or span_facet_counts (the rest), so the sums are the whole archive's."""
-    sql = (
-        "SELECT value, sum(n) AS total FROM ("
-        "SELECT value, n FROM day_facet_counts WHERE facet = ?1 "
-        "UNION ALL SELECT value, n FROM span_facet_counts WHERE facet = ?1) "
-        "GROUP BY value ORDER BY total DESC, value LIMIT ?2"
-    )
+    from facet_totals (the sums of the facet counts per value, kept by the same writes):
+    one row per value of the facet, the ``size`` most frequent kept as they are read."""
+    sql = "SELECT value, n FROM facet_totals WHERE facet = ? ORDER BY n DESC, value LIMIT ?"
     return sql, [facet, size]
 
 

@@ -2,7 +2,8 @@
 facet counts, all inside the caller's transaction (see ``Store.write``).
 
 The facet counts (day_facet_counts for one-day events per block of DAY_BLOCK days,
-span_facet_counts for longer events per exact start and end) are kept exact here, by
+span_facet_counts for longer events per exact start and end, facet_totals for the whole
+archive per value) are kept exact here, by
 statements of their own in the writing transaction rather than by SQLite triggers (a
 triggered INSERT interleaved with FTS5 writes is slow). The bulk writer (.bulk) shares
 the INSERT statements below and adds its events' counts with :func:`add_facet_counts`.
@@ -148,7 +149,7 @@ class Writes:
     def _count_facets(self, pk: int, delta: int) -> None:
         """Add ``delta`` (+1 or -1) to the facet counts of event ``pk`` as it is now stored
         (its terms, country and precision): day_facet_counts for a one-day event,
-        span_facet_counts for a longer one. Counts that reach 0 are removed."""
+        span_facet_counts for a longer one, and facet_totals. Counts that reach 0 are removed."""
         shift = DAY_BLOCK_SHIFT
         values = self.conn.execute(
             """SELECT t.kind, e.span_class, e.start_key, e.end_key, t.value FROM events e
@@ -178,9 +179,12 @@ class Writes:
                 "DELETE FROM span_facet_counts WHERE facet = ? AND span_class = ? AND start_key = ? "
                 "AND end_key = ? AND value = ? AND n <= 0"
             )
+        totals = [(facet, value) for facet, _cls, _start, _end, value in values]
         self.conn.executemany(upsert, [(*k, delta) for k in keys])
+        self.conn.executemany(_ADD_TOTAL, [(*k, delta) for k in totals])
         if delta < 0:
             self.conn.executemany(prune, keys)
+            self.conn.executemany("DELETE FROM facet_totals WHERE facet = ? AND value = ? AND n <= 0", totals)
 
     def _record_change(self, op: str, event_id: str, at: str) -> int:
         """Append a change to the feed; its seq. Its document is the event's current one,
@@ -198,11 +202,18 @@ class Writes:
             )
 
 
-def add_facet_counts(execute, first_pk: int, tables: tuple[str, ...] = ("day", "span")) -> None:
+_ADD_TOTAL = (
+    "INSERT INTO facet_totals (facet, value, n) VALUES (?, ?, ?) "
+    "ON CONFLICT (facet, value) DO UPDATE SET n = n + excluded.n"
+)
+
+
+def add_facet_counts(execute, first_pk: int, tables: tuple[str, ...] = ("day", "span", "total")) -> None:
     """Add every event with ``pk >= first_pk`` to the facet counts, grouped in SQL: the
     same totals as Writes._count_facets once per event. ``tables``: ``day``
-    (day_facet_counts, one-day events) and/or ``span`` (span_facet_counts, the rest).
-    Used by the migrations that made the tables and by the bulk import (.bulk)."""
+    (day_facet_counts, one-day events), ``span`` (span_facet_counts, the rest) and/or
+    ``total`` (facet_totals, every event). Used by the migrations that made the tables
+    and by the bulk import (.bulk)."""
     day = "ON CONFLICT (facet, block, value) DO UPDATE SET n = n + excluded.n"
     span = "ON CONFLICT (facet, span_class, start_key, end_key, value) DO UPDATE SET n = n + excluded.n"
     shift = DAY_BLOCK_SHIFT
@@ -232,6 +243,20 @@ def add_facet_counts(execute, first_pk: int, tables: tuple[str, ...] = ("day", "
                 f"""INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
                         SELECT '{column}', span_class, start_key, end_key, {column}, count(*) FROM events
                         WHERE span_class > 0 AND {column} IS NOT NULL AND pk >= ? GROUP BY 2, 3, 4, 5 {span}""",
+                (first_pk,),
+            )
+    if "total" in tables:
+        total = "ON CONFLICT (facet, value) DO UPDATE SET n = n + excluded.n"
+        execute(
+            f"""INSERT INTO facet_totals (facet, value, n)
+                    SELECT kind, value, count(*) FROM event_terms WHERE event >= ? GROUP BY 1, 2 {total}""",
+            (first_pk,),
+        )
+        for column in ("country", "precision"):
+            execute(
+                f"""INSERT INTO facet_totals (facet, value, n)
+                        SELECT '{column}', {column}, count(*) FROM events
+                        WHERE {column} IS NOT NULL AND pk >= ? GROUP BY 2 {total}""",
                 (first_pk,),
             )
 
@@ -283,6 +308,11 @@ def fill_facet_counts(execute, executemany) -> None:
                 f"INSERT INTO {table} VALUES ({marks})",
                 _grouped_counts(facet, execute(*sources[facet]), width),
             )
+    execute(
+        """INSERT INTO facet_totals (facet, value, n) SELECT facet, value, sum(n) FROM (
+               SELECT facet, value, n FROM day_facet_counts
+               UNION ALL SELECT facet, value, n FROM span_facet_counts) GROUP BY 1, 2"""
+    )
 
 
 def _grouped_counts(facet: str, rows: Iterable[tuple], width: int) -> Iterator[tuple]:

@@ -27,6 +27,7 @@ def as_schema_7(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE events_fts_old RENAME TO events_fts")
     conn.execute("ALTER TABLE events DROP COLUMN seq")
     conn.execute("DROP TABLE facet_totals")  # schema 10
+    conn.execute("DROP TABLE start_totals")
     conn.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
     conn.execute("COMMIT")
 
@@ -49,5 +50,6 @@ def as_schema_8(conn: sqlite3.Connection) -> None:
     )
     conn.execute("CREATE VIRTUAL TABLE events_fts_vocab USING fts5vocab(events_fts, 'row')")
     conn.execute("DROP TABLE facet_totals")  # schema 10
+    conn.execute("DROP TABLE start_totals")
     conn.execute("UPDATE meta SET value = '8' WHERE key = 'schema_version'")
     conn.execute("COMMIT")

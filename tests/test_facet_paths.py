@@ -118,7 +118,8 @@ def test_whole_archive_facets_equal_a_count_of_every_row(st):
 
 
 def recount(st) -> list[tuple]:
-    """day_facet_counts, span_facet_counts and facet_totals as they should be, computed from scratch."""
+    """day_facet_counts, span_facet_counts, facet_totals and start_totals as they should be,
+    computed from scratch."""
     shift = store_module.DAY_BLOCK_SHIFT
     day = st.conn.execute(
         f"""SELECT kind, start_key >> {shift}, value, count(*) FROM event_terms WHERE span_class = 0 GROUP BY 1, 2, 3
@@ -140,7 +141,10 @@ def recount(st) -> list[tuple]:
            UNION ALL SELECT 'country', country, count(*) FROM events WHERE country IS NOT NULL GROUP BY 2
            UNION ALL SELECT 'precision', precision, count(*) FROM events GROUP BY 2"""
     ).fetchall()
-    return sorted(day), sorted(span), sorted(total)
+    months = st.conn.execute(
+        "SELECT start_year, start_month, count(*) FROM events WHERE start_year IS NOT NULL GROUP BY 1, 2"
+    ).fetchall()
+    return sorted(day), sorted(span), sorted(total), sorted(months)
 
 
 def stored(st) -> list[tuple]:
@@ -150,6 +154,7 @@ def stored(st) -> list[tuple]:
             st.conn.execute("SELECT facet, span_class, start_key, end_key, value, n FROM span_facet_counts")
         ),
         sorted(st.conn.execute("SELECT facet, value, n FROM facet_totals").fetchall()),
+        sorted(st.conn.execute("SELECT start_year, start_month, n FROM start_totals").fetchall()),
     )
 
 
@@ -199,12 +204,30 @@ def test_migration_totals_an_existing_archive(tmp_path):
         st, [gen.event(i, [t["slug"] for t in TIMELINES]) for i in range(300)], create_timelines=True
     )
     before = st.facets(Filters(), NAMES, 500)
+    histogram = st.start_counts(Filters(), "month")
     with st.write():  # back to schema 9
         st.conn.execute("DROP TABLE facet_totals")
+        st.conn.execute("DROP TABLE start_totals")
         st.conn.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
     assert st.migrate() == store_module.SCHEMA_VERSION - 9
     assert stored(st) == recount(st) and all(stored(st))
     assert st.facets(Filters(), NAMES, 500) == before
+    assert st.start_counts(Filters(), "month") == histogram
+
+
+@pytest.mark.parametrize("grain", ["month", "year"])
+def test_whole_archive_histogram_equals_a_count_of_every_row(st, grain):
+    """Without any filter the month and year counts are read from start_totals; they must
+    equal a count over every event by its start, bucket for bucket, with the open starts
+    apart."""
+    cols = {"month": "start_year, start_month", "year": "start_year"}[grain]
+    expected = st.conn.execute(
+        f"SELECT {cols}, count(*) FROM events WHERE start_year IS NOT NULL GROUP BY {cols} ORDER BY {cols}"
+    ).fetchall()
+    open_starts = st.conn.execute("SELECT count(*) FROM events WHERE start_year IS NULL").fetchone()[0]
+    rows, unbucketed, got_grain = st.start_counts(Filters(), grain)
+    assert (rows, unbucketed, got_grain) == (expected, open_starts, grain)
+    assert len(rows) > 50 and unbucketed > 0
 
 
 def test_windows_that_end_next_to_a_one_day_event(st):

@@ -128,8 +128,9 @@ class Aggregates:
     ) -> tuple[list[tuple], int, str]:
         """Counts of matches grouped by their start, ascending, the number with no start, and
         the grain of the rows: ``day`` (start_key), ``month`` (start_year, start_month) or
-        ``year`` (start_year). Over everything it reads the covering index (start_year,
-        start_month) at the asked grain; inside a window it groups the window's index
+        ``year`` (start_year). Over everything it reads start_totals (the events per month of
+        start, kept by the writes) at grain month or year, the covering index at grain day;
+        inside a window it groups the window's index
         ranges by start_key and answers at grain ``day`` (the caller folds the days).
 
         ``bucket`` (a day -> a day of the caller's bucket, the same for every day of it, such
@@ -147,6 +148,12 @@ class Aggregates:
             unbucketed = sum(n for day, n in by_day if day == OPEN_START)
             return sorted(r for r in by_day if r[0] != OPEN_START), unbucketed, "day"
         m = planner.matches_from(f)
+        if grain != "day" and planner.unfiltered(f):  # the whole archive: from start_totals
+            rows = self.conn.execute(planner.total_start_query(grain)).fetchall()
+            unbucketed = self.conn.execute(
+                f"SELECT count(*) FROM {m.src} WHERE {m.where} AND e.start_year IS NULL", m.params
+            ).fetchone()[0]
+            return rows, unbucketed, grain
         cols = {"day": "e.start_key", "month": "e.start_year, e.start_month", "year": "e.start_year"}[grain]
         rows = self.conn.execute(
             f"SELECT {cols}, count(*) FROM {m.src} WHERE {m.where} AND e.start_year IS NOT NULL "

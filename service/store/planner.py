@@ -395,6 +395,15 @@ def total_facet_query(facet: str, size: int) -> tuple[str, list[Any]]:
     return sql, [facet, size]
 
 
+def total_start_query(grain: str) -> str:
+    """The SQL of the whole archive's events per month (``month``) or year (``year``) of
+    their start, ascending, from start_totals (kept by the writes; events with an open or
+    unknown start are not in it)."""
+    if grain == "month":
+        return "SELECT start_year, start_month, n FROM start_totals ORDER BY start_year, start_month"
+    return "SELECT start_year, sum(n) FROM start_totals GROUP BY start_year ORDER BY start_year"
+
+
 def term_facet_query(f: Filters, kind: str, size: int) -> tuple[str, list[Any]]:
     """The SQL of a term facet (``kind`` tag, actor or timeline) inside a plain date
     window, from the facet counts and the window's edges (see window_count_parts)."""

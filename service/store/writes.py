@@ -3,7 +3,8 @@ facet counts, all inside the caller's transaction (see ``Store.write``).
 
 The facet counts (day_facet_counts for one-day events per block of DAY_BLOCK days,
 span_facet_counts for longer events per exact start and end, facet_totals for the whole
-archive per value) are kept exact here, by
+archive per value, start_totals for the whole archive per month of start) are kept
+exact here, by
 statements of their own in the writing transaction rather than by SQLite triggers (a
 triggered INSERT interleaved with FTS5 writes is slow). The bulk writer (.bulk) shares
 the INSERT statements below and adds its events' counts with :func:`add_facet_counts`.
@@ -149,7 +150,8 @@ class Writes:
     def _count_facets(self, pk: int, delta: int) -> None:
         """Add ``delta`` (+1 or -1) to the facet counts of event ``pk`` as it is now stored
         (its terms, country and precision): day_facet_counts for a one-day event,
-        span_facet_counts for a longer one, and facet_totals. Counts that reach 0 are removed."""
+        span_facet_counts for a longer one, facet_totals, and start_totals for its month of
+        start. Counts that reach 0 are removed."""
         shift = DAY_BLOCK_SHIFT
         values = self.conn.execute(
             """SELECT t.kind, e.span_class, e.start_key, e.end_key, t.value FROM events e
@@ -185,6 +187,15 @@ class Writes:
         if delta < 0:
             self.conn.executemany(prune, keys)
             self.conn.executemany("DELETE FROM facet_totals WHERE facet = ? AND value = ? AND n <= 0", totals)
+        month = self.conn.execute(
+            "SELECT start_year, start_month FROM events WHERE pk = ? AND start_year IS NOT NULL", (pk,)
+        ).fetchone()
+        if month is not None:
+            self.conn.execute(_ADD_START, (*month, delta))
+            if delta < 0:
+                self.conn.execute(
+                    "DELETE FROM start_totals WHERE start_year = ? AND start_month = ? AND n <= 0", month
+                )
 
     def _record_change(self, op: str, event_id: str, at: str) -> int:
         """Append a change to the feed; its seq. Its document is the event's current one,
@@ -206,14 +217,18 @@ _ADD_TOTAL = (
     "INSERT INTO facet_totals (facet, value, n) VALUES (?, ?, ?) "
     "ON CONFLICT (facet, value) DO UPDATE SET n = n + excluded.n"
 )
+_ADD_START = (
+    "INSERT INTO start_totals (start_year, start_month, n) VALUES (?, ?, ?) "
+    "ON CONFLICT (start_year, start_month) DO UPDATE SET n = n + excluded.n"
+)
 
 
 def add_facet_counts(execute, first_pk: int, tables: tuple[str, ...] = ("day", "span", "total")) -> None:
     """Add every event with ``pk >= first_pk`` to the facet counts, grouped in SQL: the
     same totals as Writes._count_facets once per event. ``tables``: ``day``
     (day_facet_counts, one-day events), ``span`` (span_facet_counts, the rest) and/or
-    ``total`` (facet_totals, every event). Used by the migrations that made the tables
-    and by the bulk import (.bulk)."""
+    ``total`` (facet_totals and start_totals, every event). Used by the migrations that
+    made the tables and by the bulk import (.bulk)."""
     day = "ON CONFLICT (facet, block, value) DO UPDATE SET n = n + excluded.n"
     span = "ON CONFLICT (facet, span_class, start_key, end_key, value) DO UPDATE SET n = n + excluded.n"
     shift = DAY_BLOCK_SHIFT
@@ -259,6 +274,13 @@ def add_facet_counts(execute, first_pk: int, tables: tuple[str, ...] = ("day", "
                         WHERE {column} IS NOT NULL AND pk >= ? GROUP BY 2 {total}""",
                 (first_pk,),
             )
+        execute(
+            """INSERT INTO start_totals (start_year, start_month, n)
+                   SELECT start_year, start_month, count(*) FROM events
+                   WHERE start_year IS NOT NULL AND pk >= ? GROUP BY 1, 2
+                   ON CONFLICT (start_year, start_month) DO UPDATE SET n = n + excluded.n""",
+            (first_pk,),
+        )
 
 
 def fill_facet_counts(execute, executemany) -> None:
@@ -312,6 +334,10 @@ def fill_facet_counts(execute, executemany) -> None:
         """INSERT INTO facet_totals (facet, value, n) SELECT facet, value, sum(n) FROM (
                SELECT facet, value, n FROM day_facet_counts
                UNION ALL SELECT facet, value, n FROM span_facet_counts) GROUP BY 1, 2"""
+    )
+    execute(
+        """INSERT INTO start_totals (start_year, start_month, n) SELECT start_year, start_month, count(*)
+               FROM events WHERE start_year IS NOT NULL GROUP BY 1, 2"""
     )
 
 

@@ -613,14 +613,14 @@
       drawn.forEach(function (e) {
         var s = startMs(e), en = endMs(e) + DAY;
         var xs = px(isFinite(s) ? s : from - (to - from)), xe = px(isFinite(en) ? en : to + (to - from));
-        if (e.id === state.id) next.push(e.start && e.end && e.start === e.end ? boxItem(e, xs, width, maxLabel) : rangeItem(e, xs, xe, width, maxLabel, from, to));
+        if (e.id === state.id) next.push(e.start && e.end && e.start === e.end ? boxItem(e, xs, width, maxLabel, from) : rangeItem(e, xs, xe, width, maxLabel, from, to));
         else if (e.start && e.end && e.start === e.end) loose.push({ e: e, x: xs });
         else if (xe - xs < CLUSTER_PX && isFinite(s) && isFinite(en)) loose.push({ e: e, x: xs, xe: xe, range: true });
         else next.push(rangeItem(e, xs, xe, width, maxLabel, from, to));
       });
       clusters(loose, to - from).forEach(function (g) {
-        if (g.length > 1) next.push(clusterItem(g, px, width, maxLabel));
-        else next.push(g[0].range && width - g[0].x - 12 >= LABEL_MIN ? rangeItem(g[0].e, g[0].x, g[0].xe, width, maxLabel, from, to) : boxItem(g[0].e, g[0].x, width, maxLabel));
+        if (g.length > 1) next.push(clusterItem(g, px, width, maxLabel, from));
+        else next.push(g[0].range && width - g[0].x - 12 >= LABEL_MIN ? rangeItem(g[0].e, g[0].x, g[0].xe, width, maxLabel, from, to) : boxItem(g[0].e, g[0].x, width, maxLabel, from));
       });
       if (view.dense && view.hist) next = next.concat(bands(view.hist, from, to));
       // Only what changed goes to vis: each item it (re)builds costs about a millisecond.
@@ -631,7 +631,7 @@
         return true;
       });
       var changed = next.filter(function (i) {
-        var sig = [i.type, +i.start, +i.end, i.align, i.lw, i.cut, i.className, i.cluster ? i.cluster.ids.length : ""].join("|");
+        var sig = [i.type, +i.start, +i.end, i.align, i.lw, i.cut, i.inside, i.className, i.cluster ? i.cluster.ids.length : ""].join("|");
         if (drawnAs.get(i.id) === sig) return false;
         drawnAs.set(i.id, sig);
         return true;
@@ -711,15 +711,19 @@
       return cls.join(" ");
     }
 
-    // A day: a box on its date, its label on whichever side has room.
-    function boxItem(e, x, width, maxLabel) {
+    // A day: a box on its date, its label on whichever side has room. A day that began
+    // before the window (`from`) and runs into it has its box at the window's edge, inside
+    // the day: on the day's first moment the box and its label would be cut by the edge.
+    function boxItem(e, x, width, maxLabel, from) {
+      var at = startMs(e);
+      if (x < 0 && from !== undefined) { at = from; x = 0; }
       var right = width - x - 22, left = x - 22, align, room;   // less the box's padding and borders
       if (right >= maxLabel) { align = "left"; room = maxLabel; }
       else if (left >= maxLabel) { align = "right"; room = maxLabel; }
       else if (right >= left) { align = "left"; room = right; }
       else { align = "right"; room = left; }
       return {
-        id: e.id, type: "box", start: new Date(startMs(e)), align: align, className: classesOf(e),
+        id: e.id, type: "box", start: new Date(at), align: align, className: classesOf(e),
         ev: e, lw: Math.max(40, Math.round(room)), cut: room < LABEL_MIN
       };
     }
@@ -738,13 +742,13 @@
       };
     }
 
-    function clusterItem(group, px, width, maxLabel) {
+    function clusterItem(group, px, width, maxLabel, from) {
       var evs = group.map(function (p) { return p.e; }).sort(chronological);
       // its extent by starts: zooming to it spreads the members (long ones run on anyway)
       var s = startMs(evs[0]), e = Math.max.apply(null, evs.map(function (x) { return startMs(x) + DAY; }));
-      var box = boxItem(evs[0], px(s), width, Math.min(maxLabel, 220));
+      var box = boxItem(evs[0], px(s), width, Math.min(maxLabel, 220), from);
       return {
-        id: "cluster:" + evs[0].id, type: "box", start: new Date(s), align: box.align, lw: box.lw,
+        id: "cluster:" + evs[0].id, type: "box", start: box.start, align: box.align, lw: box.lw,
         className: "tlw-cluster", cluster: { s: s, e: e, ids: evs.map(function (x) { return x.id; }), label: formatRange(s, e) }
       };
     }

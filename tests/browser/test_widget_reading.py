@@ -89,23 +89,40 @@ RANGE_LABELS_JS = """() => [...document.querySelectorAll('.tlw-canvas .vis-item.
 
 def test_a_label_longer_than_its_range_is_never_crossed_by_the_range_end(open_widget, live_server):
     """Past a short range's fill, its label lies on the canvas background (the range's end
-    border is hidden behind the text), on the first view and on each timeline's page."""
+    border is hidden behind the text), on the first view and on each timeline's page, and
+    after zooming in and panning there (the fill's width changes with the window); and
+    every label lies inside the canvas (a day that began before the window's edge too)."""
     slugs = [t["slug"] for t in api(live_server, "timelines")["items"]]
     w = open_widget("desktop")
     checked = 0
-    for query in ["", *(f"timeline={slug}" for slug in slugs)]:
+    for query, moves in [
+        ("", ["Zoom in", "Later", "Zoom out"]),
+        *((f"timeline={s}", ["Zoom in"]) for s in slugs),
+    ]:
         w.open(query)
-        for label in w.page.evaluate(RANGE_LABELS_JS):
-            if not label["overflows"]:
-                continue
-            checked += 1
-            assert "linear-gradient" in label["image"], label
-            assert abs(label["stop"] - label["fill"]) <= 1.5, (
-                label
-            )  # the background starts where the fill ends
+        for move in [None, *moves]:
+            if move:
+                w.page.get_by_role("button", name=move, exact=True).click()
+                w.settle()
+            where = f"{query or '/'} after {move}"
+            checked += _check_range_labels(w, where)
+            cut = [label for label in w.labels() if not label["inside"]]
+            assert cut == [], (where, cut)
     if not checked:
         pytest.skip("no range label longer than its range on these pages")
     w.assert_clean()
+
+
+def _check_range_labels(w, where: str) -> int:
+    checked = 0
+    for label in w.page.evaluate(RANGE_LABELS_JS):
+        if not label["overflows"]:
+            continue
+        checked += 1
+        assert "linear-gradient" in label["image"], (where, label)
+        # the background starts where the fill ends
+        assert abs(label["stop"] - label["fill"]) <= 1.5, (where, label)
+    return checked
 
 
 def test_a_canvas_taller_than_the_screen_scrolls_with_a_cue(open_widget):

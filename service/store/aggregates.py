@@ -150,16 +150,15 @@ class Aggregates:
         m = planner.matches_from(f)
         if grain != "day" and planner.unfiltered(f):  # the whole archive: from start_totals
             rows = self.conn.execute(planner.total_start_query(grain)).fetchall()
-            unbucketed = self.conn.execute(
-                f"SELECT count(*) FROM {m.src} WHERE {m.where} AND e.start_year IS NULL", m.params
-            ).fetchone()[0]
-            return rows, unbucketed, grain
-        cols = {"day": "e.start_key", "month": "e.start_year, e.start_month", "year": "e.start_year"}[grain]
-        rows = self.conn.execute(
-            f"SELECT {cols}, count(*) FROM {m.src} WHERE {m.where} AND e.start_year IS NOT NULL "
-            f"GROUP BY {cols} ORDER BY {cols}",
-            m.params,
-        ).fetchall()
+        else:
+            cols = {"day": "e.start_key", "month": "e.start_year, e.start_month", "year": "e.start_year"}[
+                grain
+            ]
+            rows = self.conn.execute(
+                f"SELECT {cols}, count(*) FROM {m.src} WHERE {m.where} AND e.start_year IS NOT NULL "
+                f"GROUP BY {cols} ORDER BY {cols}",
+                m.params,
+            ).fetchall()
         # start_year is NULL exactly when the start is open or unknown.
         unbucketed = self.conn.execute(
             f"SELECT count(*) FROM {m.src} WHERE {m.where} AND e.start_year IS NULL", m.params

@@ -286,9 +286,10 @@ def add_facet_counts(execute, first_pk: int, tables: tuple[str, ...] = ("day", "
 def fill_facet_counts(execute, executemany) -> None:
     """Count every event into the facet counts, when events and counts start empty (the
     bulk import into an empty database): the same rows as ``add_facet_counts(execute, 0)``,
-    but each source is read in the order of its chronological index (event_terms_chrono,
-    events_chrono) and grouped as it streams, so nothing is sorted, memory stays flat, and
-    the counts go in in key order (faster than SQL's GROUP BY, which sorts)."""
+    but the day and span counts are read in the order of each source's chronological index
+    (event_terms_chrono, events_chrono) and grouped as they stream, so nothing is sorted,
+    memory stays flat, and the counts go in in key order (faster than SQL's GROUP BY, which
+    sorts). The totals are add_facet_counts' own."""
     shift = DAY_BLOCK_SHIFT
     terms = ("actor", "tag", "timeline")
     # Facets in key order ('actor' < 'country' < 'precision' < 'tag' < 'timeline'), so every
@@ -330,15 +331,7 @@ def fill_facet_counts(execute, executemany) -> None:
                 f"INSERT INTO {table} VALUES ({marks})",
                 _grouped_counts(facet, execute(*sources[facet]), width),
             )
-    execute(
-        """INSERT INTO facet_totals (facet, value, n) SELECT facet, value, sum(n) FROM (
-               SELECT facet, value, n FROM day_facet_counts
-               UNION ALL SELECT facet, value, n FROM span_facet_counts) GROUP BY 1, 2"""
-    )
-    execute(
-        """INSERT INTO start_totals (start_year, start_month, n) SELECT start_year, start_month, count(*)
-               FROM events WHERE start_year IS NOT NULL GROUP BY 1, 2"""
-    )
+    add_facet_counts(execute, 0, ("total",))
 
 
 def _grouped_counts(facet: str, rows: Iterable[tuple], width: int) -> Iterator[tuple]:

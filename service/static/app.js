@@ -53,7 +53,8 @@
   var CLUSTER_OPEN_MAX = 12;
   var LABEL_MAX = 640;          // widest label (px); narrower on small screens
   var LABEL_MIN = 120;          // a label with less room than this is shortened (ellipsis)
-  var DEBOUNCE_MS = 30;
+  var DEBOUNCE_MS = 30;          // a wheel zoom's steps: loading waits this long for the next
+  var BUSY_DELAY_MS = 150;      // the busy bar shows only for a load slower than this
   var CACHE_MAX = 240;
   // Share of events at importance >= 1..5 assumed when a dense window must pick a level
   // before it has seen its events (a typical archive: most events are of importance 3).
@@ -134,7 +135,9 @@
 
   function debounce(fn, ms) {
     var t = null;
-    return function () { clearTimeout(t); t = setTimeout(fn, ms); };
+    var call = function () { clearTimeout(t); t = setTimeout(fn, ms); };
+    call.cancel = function () { clearTimeout(t); t = null; };
+    return call;
   }
 
   function isAbort(err) { return err && err.name === "AbortError"; }
@@ -246,15 +249,17 @@
 
     var scheduleLoad = debounce(load, DEBOUNCE_MS);
     var ready = false;              // vis reports its default window before start() sets ours
-    // vis reports "rangechanged" 200 ms after a wheel zoom or setWindow stops; the last
-    // "rangechange" is the end of the move, so loading starts DEBOUNCE_MS after it.
+    // When a move ends, loading starts: at once when the end is known (a drag released, an
+    // animated move finished: vis reports "rangechanged" then; a move of our own without
+    // animation), DEBOUNCE_MS after the last "rangechange" otherwise (a wheel zoom, whose
+    // steps vis reports one by one and whose "rangechanged" comes only 200 ms later).
     var rangeEndedAt = 0;
     timeline.on("rangechange", function () {
       if (!ready) return;
       rangeEndedAt = performance.now();
       scheduleLoad();
     });
-    timeline.on("rangechanged", function () { if (ready) scheduleLoad(); });
+    timeline.on("rangechanged", function () { if (ready) loadNow(); });
     timeline.on("select", function (props) {
       var id = props.items && props.items.length ? String(props.items[0]) : null;
       if (!id) return;
@@ -417,8 +422,18 @@
     }
 
     function moveWindow(a, b, animate) {
-      timeline.setWindow(a, b, { animation: animate && !reducedMotion() ? { duration: 250, easingFunction: "easeInOutQuad" } : false });
-      scheduleLoad();   // (also when the window did not change: filters may have)
+      var animation = animate && !reducedMotion() ? { duration: 250, easingFunction: "easeInOutQuad" } : false;
+      timeline.setWindow(a, b, { animation: animation });
+      // (also when the window did not change: filters may have)
+      if (animation) scheduleLoad();   // its end ("rangechanged") loads at once
+      else loadNow();
+    }
+
+    // Zoom by a factor about the window's centre (the buttons and keys), animated like
+    // every other move of ours unless the reader prefers reduced motion.
+    function zoom(factor) {
+      var w = timeline.getWindow(), mid = (+w.start + +w.end) / 2, half = (w.end - w.start) * factor / 2;
+      moveWindow(new Date(mid - half), new Date(mid + half), true);
     }
 
     function moveToEvent(e, animate) {
@@ -440,6 +455,8 @@
       return out;
     }
 
+    function loadNow() { scheduleLoad.cancel(); load(); }
+
     // One round trip: the whole archive's year histogram (cached since the first view)
     // says how big the archive is. A small one (SMALL_ARCHIVE) loads the window's cells
     // whole; a large one loads its layers (day events by slices, longer ones apart) with
@@ -451,14 +468,12 @@
       if (key === loadedKey) return;     // the same window and filters: nothing to do
       loadedKey = key;
       var gen = ++generation;
-      // The URL and the busy mark after the requests have gone out (they go from the
-      // promise callbacks below, which run before this timer).
+      // The busy bar only for a slow load (a fast one would flash it, and restyling and
+      // animating it took CPU from the requests); the URL after the frame (flushList):
+      // history.replaceState costs the browser a same-document navigation.
       var settled = false;
-      setTimeout(function () {
-        if (gen !== generation) return;
-        writeUrl();
-        if (!settled) setBusy(true);   // (cached answers may have settled it already)
-      }, 0);
+      ui.scroller.setAttribute("aria-busy", "true");
+      setTimeout(function () { if (gen === generation && !settled) setBusy(true); }, BUSY_DELAY_MS);
       var cells = cellsFor(from, to);
       var lo = cells[0].from, hi = cells[cells.length - 1].to;
       histogram("year").then(function (hy) {
@@ -490,6 +505,7 @@
         settled = true;
         loadedKey = null;
         setBusy(false);
+        writeUrl();
         showError(err);
       });
     }
@@ -535,14 +551,15 @@
     function loadLayers(from, to, hy) {
       var unit = DAY;
       while (unit * SLICES < to - from) unit *= 2;
-      var reqs = [], levels = [];
-      for (var k = Math.floor(from / unit); k * unit < to; k++) {
+      var reqs = [], levels = [], first = Math.floor(from / unit), k;
+      for (k = first; k * unit < to; k++) {
         var s = k * unit, e = s + unit, level = levelFor(countIn(hy, s, e), SLICE_LIMIT);
         levels.push(level);
         reqs.push(eventsUrl({ from: formatDay(s), to: formatDay(e - DAY), match: "within", precision: "day", min_importance: level > 1 ? level : null, limit: SLICE_LIMIT }));
       }
-      var wf = formatDay(floorDay(from)), wt = formatDay(ceilDay(to) - DAY);
-      // spans of days across slices with years and longer, then months (in view for longer)
+      // spans of days across slices with years and longer, then months, over the slices'
+      // aligned span (not the window's own days: a pan within it asks for nothing new)
+      var wf = formatDay(first * unit), wt = formatDay(k * unit - DAY);
       reqs.push(eventsUrl({ from: wf, to: wt, precision: ["day", "year", "decade", "century", "millennium"], min_importance: 5, limit: LONG_LIMIT / 2 }));
       reqs.push(eventsUrl({ from: wf, to: wt, precision: "month", min_importance: 4, limit: LONG_LIMIT / 2 }));
       return Promise.all(reqs.map(cachedJSON)).then(function (bodies) {
@@ -843,7 +860,7 @@
       listPending = null;
       renderList(p.visible, p.drawn);
       if (search) renderSearch();
-      if (unbusyAfterList === generation) { unbusyAfterList = 0; setBusy(false); }
+      if (unbusyAfterList === generation) { unbusyAfterList = 0; setBusy(false); writeUrl(); }
       root.dispatchEvent(new CustomEvent("tlw:listed", { detail: { seq: drawSeq, ms: performance.now() - rangeEndedAt } }));
     }
 
@@ -1238,8 +1255,8 @@
     function wireControls() {
       ui.earlierPan.addEventListener("click", function () { pan(-0.5); });
       ui.laterPan.addEventListener("click", function () { pan(0.5); });
-      ui.zoomIn.addEventListener("click", function () { timeline.zoomIn(0.5); });
-      ui.zoomOut.addEventListener("click", function () { timeline.zoomOut(0.5); });
+      ui.zoomIn.addEventListener("click", function () { zoom(1 / 1.5); });
+      ui.zoomOut.addEventListener("click", function () { zoom(1.5); });
       ui.fit.addEventListener("click", function () { fitToData(true); });
       ui.storyBtn.addEventListener("click", function () { if (story) closeDetail(); else openStory(null); });
       ui.earlier.addEventListener("click", function () { jumpOutside(-1); });
@@ -1266,8 +1283,8 @@
         var k = ev.key;
         if (k === "ArrowLeft") pan(-0.2);
         else if (k === "ArrowRight") pan(0.2);
-        else if (k === "+" || k === "=") timeline.zoomIn(0.4);
-        else if (k === "-" || k === "_") timeline.zoomOut(0.4);
+        else if (k === "+" || k === "=") zoom(1 / 1.4);
+        else if (k === "-" || k === "_") zoom(1.4);
         else if (k === "Home" || k === "0") fitToData(true);
         else return;
         ev.preventDefault();
@@ -1347,7 +1364,10 @@
 
     /* --- status and URL --- */
 
-    function setBusy(on) { ui.root.classList.toggle("tlw-busy", on); ui.scroller.setAttribute("aria-busy", on ? "true" : "false"); }
+    function setBusy(on) {
+      if (ui.root.classList.contains("tlw-busy") !== on) ui.root.classList.toggle("tlw-busy", on);
+      if (!on) ui.scroller.setAttribute("aria-busy", "false");
+    }
 
     function setStatus(text, kind) {
       ui.status.textContent = text;

@@ -133,6 +133,109 @@ def test_panning_requests_a_new_window(widget):
     widget.assert_clean()
 
 
+# A drag in one task: press, move 200 px left in steps, release. vis (through hammer.js)
+# takes pointer events; "rangechange" fires on each step and "rangechanged" on release.
+DRAG_JS = """
+() => {
+  const root = document.querySelector('[data-timeline-widget]');
+  const target = root.querySelector('.vis-center .vis-content') || root.querySelector('.vis-center');
+  const r = target.getBoundingClientRect();
+  const y = r.top + 20, x0 = r.left + r.width / 2;
+  const fire = (type, x) => target.dispatchEvent(new PointerEvent(type, {
+    bubbles: true, cancelable: true, pointerId: 1, pointerType: 'mouse', isPrimary: true,
+    clientX: x, clientY: y, button: 0, buttons: type === 'pointerup' ? 0 : 1}));
+  const from = root.tlwWidget.timeline.getWindow().start.valueOf();
+  fire('pointerdown', x0);
+  for (let k = 1; k <= 10; k++) fire('pointermove', x0 - 20 * k);
+  fire('pointerup', x0 - 200);
+  const busy = root.querySelector('.tlw-canvas-scroll').getAttribute('aria-busy');
+  return {moved: root.tlwWidget.timeline.getWindow().start.valueOf() - from, busy};
+}
+"""
+
+
+def test_a_drag_loads_its_window_on_release_without_waiting(widget):
+    """The end of a drag is known (vis reports "rangechanged" on release), so the window's
+    load starts in the same task; only a wheel zoom, whose end is not reported at once,
+    waits for the next step (the debounce)."""
+    widget.open(SUMMER_2021)
+    got = widget.page.evaluate(DRAG_JS)
+    assert got["moved"] > 0, f"the drag did not move the window: {got}"
+    assert got["busy"] == "true", f"no load started on release: {got}"
+    widget.settle()
+    widget.assert_clean()
+
+
+# Each load: how long from its start (aria-busy set) to its list, and whether the bar showed.
+BUSY_LOG_JS = """
+() => {
+  window.__loads = [];
+  const root = document.querySelector('[data-timeline-widget]');
+  const scroller = root.querySelector('.tlw-canvas-scroll');
+  let cur = null;
+  new MutationObserver(() => {
+    const busy = scroller.getAttribute('aria-busy') === 'true';
+    if (busy && !cur) cur = {start: performance.now(), bar: false};
+    if (cur && root.classList.contains('tlw-busy')) cur.bar = true;
+    if (!busy && cur) { cur.ms = performance.now() - cur.start; window.__loads.push(cur); cur = null; }
+  }).observe(root, {attributes: true, subtree: true, attributeFilter: ['class', 'aria-busy']});
+}
+"""
+BUSY_DELAY_MS = 150  # app.js
+
+
+def test_the_busy_bar_shows_for_a_slow_load_only(widget):
+    """A load that settles within BUSY_DELAY_MS never flashes the bar; one that takes
+    longer shows it until the view is drawn."""
+    page = widget.page
+    widget.open(SUMMER_2021)
+    page.evaluate(BUSY_LOG_JS)
+    later = page.get_by_role("button", name="Later", exact=True)
+    for _ in range(4):  # new windows: answers from the (fast, local) service
+        later.click()
+        widget.settle()
+    loads = page.evaluate("() => window.__loads")
+    fast = [x for x in loads if x["ms"] < BUSY_DELAY_MS - 20]
+    assert fast, f"no load settled within {BUSY_DELAY_MS} ms here: {loads}"
+    assert not any(x["bar"] for x in fast), f"a fast load flashed the busy bar: {loads}"
+
+    def slow(route):
+        time.sleep(0.6)
+        route.continue_()
+
+    page.route("**/api/v1/events**", slow)
+    page.evaluate(BUSY_LOG_JS)
+    page.locator(".tlw-canvas-scroll").focus()
+    page.keyboard.press("-")  # zoom out: new, wider windows
+    widget.settle()
+    loads = page.evaluate("() => window.__loads")
+    assert loads and all(x["bar"] for x in loads if x["ms"] > 500), loads
+    assert any(x["ms"] > 500 for x in loads), loads
+    expect(page.locator(".tlw.tlw-busy")).to_have_count(0)
+    widget.assert_clean()
+
+
+def test_zoom_buttons_respect_reduced_motion(browser, live_server):
+    """With reduced motion, a zoom is one step (one "rangechange"); otherwise it animates."""
+    steps = {}
+    for motion in ("reduce", "no-preference"):
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion=motion)
+        try:
+            w = Widget(context.new_page(), live_server).open(SUMMER_2021)
+            w.page.evaluate(
+                "() => { window.__steps = 0; document.querySelector('[data-timeline-widget]')"
+                ".tlwWidget.timeline.on('rangechange', () => window.__steps++); }"
+            )
+            w.page.get_by_role("button", name="Zoom in").click()
+            w.settle()
+            steps[motion] = w.page.evaluate("() => window.__steps")
+            w.assert_clean()
+        finally:
+            context.close()
+    assert steps["reduce"] == 1, steps
+    assert steps["no-preference"] > 1, steps
+
+
 def test_keyboard_pans_the_timeline(widget):
     widget.open(SUMMER_2021)
     before = urllib.parse.parse_qs(urllib.parse.urlsplit(widget.page.url).query)["from"]

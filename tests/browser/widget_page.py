@@ -74,9 +74,9 @@ class Widget:
         """Waits until the list is drawn and no window load is running."""
         self.page.wait_for_selector(".tlw-row", timeout=10_000)
         # Locators, not wait_for_function: a string predicate needs eval, which the page's CSP forbids.
-        expect(self.page.locator(".tlw.tlw-busy")).to_have_count(0, timeout=10_000)
+        expect(self.page.locator(".tlw-canvas-scroll[aria-busy=true]")).to_have_count(0, timeout=10_000)
         self.page.wait_for_timeout(600)  # past the pan/zoom debounce and a 250 ms move
-        expect(self.page.locator(".tlw.tlw-busy")).to_have_count(0, timeout=10_000)
+        expect(self.page.locator(".tlw-canvas-scroll[aria-busy=true]")).to_have_count(0, timeout=10_000)
 
     def listed_ids(self) -> list[str]:
         return self.page.eval_on_selector_all(

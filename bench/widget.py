@@ -3,11 +3,13 @@
     python -m bench.widget                       # over the seed (a fresh seeded database)
     python -m bench.widget --db /path/to/bench-1m.db
 
-For each zoom from a week to the whole span, the page's window is set at several places
-where the events are, as a wheel zoom sets it (one "rangechange"; the widget cannot know
-the wheel has stopped, so it waits its 30 ms debounce for a next step); then a month is
-dragged with the mouse a tenth at a time (most of its events stay in view, moved and
-relabelled; the widget loads on release), and two figures are taken per view:
+For each zoom from a week to the whole span, the page's window is moved to several places
+where the events are (the widget's ``setWindow``, as a link, a search result, story mode
+or the end of a button's move does: the window is final, its load starts at once); then
+a month is dragged with the mouse a tenth at a time (most of its events stay in view,
+moved and relabelled; the load starts on release), and zoomed out by Ctrl+wheel a notch
+(a fifth) at a time (vis does not report a wheel's end, so the widget waits its 30 ms
+debounce for a next notch). Two figures are taken per view:
 
 - bytes: every API response the view caused (Resource Timing ``transferSize``: headers
   and compressed body as they came over the wire; 0 for an answer the browser cache
@@ -98,7 +100,7 @@ VIEW_JS = """
   const done = () => { if (got.ms !== undefined && got.list_ms !== undefined) { clearTimeout(timer); resolve(got); } };
   root.addEventListener('tlw:drawn', (ev) => { got.ms = ev.detail.ms; done(); }, {once: true});
   root.addEventListener('tlw:listed', (ev) => { got.list_ms = ev.detail.ms; done(); }, {once: true});
-  root.tlwWidget.timeline.setWindow(new Date(a), new Date(b), {animation: false});
+  root.tlwWidget.setWindow(a, b);
 })
 """
 
@@ -140,6 +142,18 @@ VIEWED_JS = """
   poll();
 })
 """
+
+
+def wheel(page, notch: int) -> dict:
+    """One Ctrl+wheel notch over the timeline's centre (out when positive) and the view's
+    figures."""
+    box = page.locator(".vis-panel.vis-center").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 30)
+    page.evaluate(LISTEN_JS)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, 100 * notch)
+    page.keyboard.up("Control")
+    return page.evaluate(VIEWED_JS)
 
 
 def drag(page, fraction: float) -> dict:
@@ -205,13 +219,13 @@ def run(base: str, port: int, views: int, log) -> dict:
             "window": page.url.split("?", 1)[-1],
         }
         log(f"first view: {results['first_view']}")
-        for name, days in [*ZOOMS, ("month dragged", 30), ("whole span", whole)]:
+        for name, days in [*ZOOMS, ("month dragged", 30), ("month wheel", 30), ("whole span", whole)]:
             if days > whole and name != "whole span":
                 continue
             rows = []
             if name == "whole span":
                 centres = [first + timedelta(days=whole // 2)] * 3
-            elif name == "month dragged":  # a month where the events are, dragged a tenth at a time
+            elif name in ("month dragged", "month wheel"):  # a month where the events are
                 centres = [places(years, 1)[0]] * views
             else:
                 centres = places(years, views)
@@ -222,6 +236,9 @@ def run(base: str, port: int, views: int, log) -> dict:
                 b = a + timedelta(days=days)
                 if name == "month dragged" and k:
                     view = drag(page, 0.1)
+                    a, b = (date.fromisoformat(d) for d in window_of(page))
+                elif name == "month wheel" and k:
+                    view = wheel(page, 1)
                     a, b = (date.fromisoformat(d) for d in window_of(page))
                 else:
                     view = page.evaluate(VIEW_JS, [ms(a), ms(b)])

@@ -274,6 +274,9 @@
     start();
     return {
       timeline: timeline, reload: load, fit: function () { fitToData(false); },
+      // Moves the window (Dates or ms) and loads it at once; timeline.setWindow works too,
+      // but its load waits the debounce of a wheel zoom, whose end vis does not report.
+      setWindow: function (a, b, animate) { moveWindow(new Date(a), new Date(b), !!animate); },
       openStory: openStory, state: state
     };
 

@@ -100,7 +100,9 @@ VIEW_JS = """
   const done = () => { if (got.ms !== undefined && got.list_ms !== undefined) { clearTimeout(timer); resolve(got); } };
   root.addEventListener('tlw:drawn', (ev) => { got.ms = ev.detail.ms; done(); }, {once: true});
   root.addEventListener('tlw:listed', (ev) => { got.list_ms = ev.detail.ms; done(); }, {once: true});
-  root.tlwWidget.setWindow(a, b);
+  // (a widget older than tlwWidget.setWindow loaded every move after the debounce)
+  if (root.tlwWidget.setWindow) root.tlwWidget.setWindow(a, b);
+  else root.tlwWidget.timeline.setWindow(new Date(a), new Date(b), {animation: false});
 })
 """
 

@@ -15,6 +15,7 @@ from service import ingest
 from service import store as store_module
 from service.api.events import fts_query, fts_words
 from service.store import Filters, planner
+from service.store.model import SPAN_LIMITS
 
 
 @pytest.fixture(scope="module")
@@ -233,6 +234,18 @@ def test_histogram_over_everything_reads_only_the_start_totals(st, grain):
     text = plan_text(st, planner.total_start_query(grain), [])
     assert "start_totals" in text and "TEMP B-TREE" not in text, text
     assert not re.search(r"\bevents\b", text), text
+
+
+def test_day_histogram_over_everything_reads_each_class_range_in_index_order(st):
+    """The whole archive by day of start: per span class one range of the covering
+    chronological index, in its order (the store merges the parts): no table row, no
+    temporary B-tree (one GROUP BY over every class sorted a million rows)."""
+    parts = planner.total_day_queries()
+    assert len(parts) == len(SPAN_LIMITS)
+    for sql, params in parts:
+        text = plan_text(st, sql, params)
+        assert "USING COVERING INDEX events_chrono (span_class=? AND start_key>?)" in text, text
+        assert "TEMP B-TREE" not in text, text
 
 
 def test_get_by_id_uses_the_unique_index(st):

@@ -8,6 +8,9 @@ matching rows, read from covering index ranges where it can.
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import operator
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -150,6 +153,12 @@ class Aggregates:
         m = planner.matches_from(f)
         if grain != "day" and planner.unfiltered(f):  # the whole archive: from start_totals
             rows = self.conn.execute(planner.total_start_query(grain)).fetchall()
+        elif planner.unfiltered(f):  # the whole archive by day: each span class in index order
+            parts = [self.conn.execute(sql, params) for sql, params in planner.total_day_queries()]
+            rows = [
+                (day, sum(n for _, n in same))
+                for day, same in itertools.groupby(heapq.merge(*parts), key=operator.itemgetter(0))
+            ]
         else:
             cols = {"day": "e.start_key", "month": "e.start_year, e.start_month", "year": "e.start_year"}[
                 grain

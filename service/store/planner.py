@@ -404,6 +404,17 @@ def total_start_query(grain: str) -> str:
     return "SELECT start_year, sum(n) FROM start_totals GROUP BY start_year ORDER BY start_year"
 
 
+def total_day_queries() -> list[tuple[str, list[Any]]]:
+    """The SQL of the whole archive's events per day of their start, one query per span
+    class, each a range of the covering index (span_class, start_key, ...) read in order:
+    no table row and no temporary B-tree (one GROUP BY over every class sorted the whole
+    archive: 1.7 s at 1M events, with start_year IS NOT NULL read from each row 4 s). The
+    caller merges the parts. Events with an open or unknown start (start_key OPEN_START,
+    start_year NULL) are left out."""
+    sql = "SELECT e.start_key, count(*) FROM events e WHERE e.span_class = ? AND e.start_key > ? GROUP BY e.start_key"
+    return [(sql, [cls, OPEN_START]) for cls in range(len(SPAN_LIMITS))]
+
+
 def term_facet_query(f: Filters, kind: str, size: int) -> tuple[str, list[Any]]:
     """The SQL of a term facet (``kind`` tag, actor or timeline) inside a plain date
     window, from the facet counts and the window's edges (see window_count_parts)."""

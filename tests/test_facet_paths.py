@@ -51,6 +51,29 @@ def windows():
     return out
 
 
+@pytest.mark.parametrize(
+    "window", [*windows(), (None, "2021"), ("2021", None), (None, "-0450"), ("1990", None)]
+)
+@pytest.mark.parametrize("match", ["overlap", "within"])
+def test_a_window_as_row_conditions_selects_its_index_ranges(st, window, match):
+    """planner.window_condition (the window checked on rows read from elsewhere: the
+    full-text matches) and class_parts (the window's own rows, by index ranges per span
+    class) are one predicate: the same rows for every window, open sides included."""
+    f = Filters(
+        from_day=dates.parse_point(window[0])[0] if window[0] else None,
+        to_day=dates.parse_point(window[1])[1] if window[1] else None,
+        match=match,
+    )
+    where, params = planner.window_condition(f)
+    by_rows = {
+        pk for (pk,) in st.conn.execute(f"SELECT e.pk FROM events e WHERE {' AND '.join(where)}", params)
+    }
+    union, union_params = planner.window_union(f, "w.pk")
+    by_ranges = {pk for (pk,) in st.conn.execute(union, union_params)} if union else set()
+    assert by_rows == by_ranges
+    assert by_rows or match == "within"
+
+
 @pytest.mark.parametrize("window", windows())
 @pytest.mark.parametrize("match", ["overlap", "within"])
 def test_window_facets_equal_the_general_path(st, window, match):

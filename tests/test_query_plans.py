@@ -194,12 +194,17 @@ def test_rare_word_reads_its_matches_by_rowid(st):
     assert steps[-2:] == ["SCAN u", "SEARCH d USING INTEGER PRIMARY KEY (rowid=?)"], text
 
 
-def test_window_aggregations_gather_index_ranges(st):
-    where, params = planner.window_condition(Filters(from_day=18800, to_day=18830, match="overlap"))
-    text = plan_text(st, f"SELECT count(*) FROM events e WHERE {where[0]}", params)
-    assert "SEARCH w USING COVERING INDEX events_chrono" in text and not re.search(r"\bSCAN (e|w)\b", text), (
-        text
+def test_a_rare_word_in_a_wide_window_reads_only_its_matches(st):
+    """The matches plan checks the window on each match's row: it never gathers the
+    window's own keys first (for half of a 1M archive that was 1.4 s)."""
+    f = Filters(
+        from_day=0, to_day=50000, match="overlap", fts=fts_query("word7"), fts_terms=fts_words("word7")
     )
+    plan, [(sql, params)] = st.list_queries(f, 51)
+    assert plan == "matches"
+    text = plan_text(st, sql, params)
+    assert "events_chrono" not in text and "LIST SUBQUERY" not in text, text
+    assert "SEARCH e USING INTEGER PRIMARY KEY" in text, text
 
 
 @pytest.mark.parametrize("match", ["overlap", "within"])

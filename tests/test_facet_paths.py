@@ -253,6 +253,34 @@ def test_whole_archive_histogram_equals_a_count_of_every_row(st, grain):
     assert len(rows) > 50 and unbucketed > 0
 
 
+FILTERS = [
+    Filters(tags=("war",)),
+    Filters(actors=("NATO",)),
+    Filters(min_importance=4),
+    Filters(precisions=("day", "month")),
+]
+
+
+@pytest.mark.parametrize("grain", ["day", "month", "year"])
+@pytest.mark.parametrize("f", FILTERS, ids=["tag", "actor", "importance", "precision"])
+def test_filtered_histogram_equals_a_count_of_its_matches(st, grain, f):
+    """With a filter and no window the matches are counted in one pass, the open and
+    unknown starts in its first group: the same as counting the dated matches by start
+    and the undated apart."""
+    cols = {"day": "e.start_key", "month": "e.start_year, e.start_month", "year": "e.start_year"}[grain]
+    where, params = planner.filter_conditions(f)
+    cond = " AND ".join(where)
+    expected = st.conn.execute(
+        f"SELECT {cols}, count(*) FROM events e WHERE {cond} AND e.start_year IS NOT NULL GROUP BY {cols} ORDER BY {cols}",
+        params,
+    ).fetchall()
+    undated = st.conn.execute(
+        f"SELECT count(*) FROM events e WHERE {cond} AND e.start_year IS NULL", params
+    ).fetchone()[0]
+    assert st.start_counts(f, grain) == (expected, undated, grain)
+    assert expected
+
+
 def test_windows_that_end_next_to_a_one_day_event(st):
     """Block edges: windows that start or end one day beside a one-day event, at every
     position of a 16-day block, count that event exactly when it is inside."""

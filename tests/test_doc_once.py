@@ -20,6 +20,8 @@ from legacy_schema import as_schema_7
 
 from service import ingest
 from service import store as store_module
+from service.api.events import fts_query, fts_words
+from service.store import Filters, planner
 from service.store.model import FTS_COLUMNS, FTS_TOKENIZE
 
 # A full-text index like events_fts that keeps its own copy of the text.
@@ -132,6 +134,17 @@ def test_the_search_index_is_the_index_of_the_stored_documents(store, seed):
     # ... and after all those updates and deletes, the live index is exactly that index.
     assert instances(conn, "events_fts") == fresh
     conn.execute("INSERT INTO events_fts (events_fts) VALUES ('integrity-check')")
+    # So a q alone is counted from the index alone (planner.fts_count_query), as the
+    # events it matches are.
+    terms = [t for (t,) in conn.execute("SELECT term FROM events_fts_vocab ORDER BY doc DESC LIMIT 4")]
+    for q in [*terms, terms[0][:3], f"{terms[0]} {terms[-1]}"]:
+        f = Filters(fts=fts_query(q), fts_terms=fts_words(q))
+        assert planner.fts_count_query(f) is not None
+        joined = conn.execute(
+            "SELECT count(*) FROM events e WHERE e.pk IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)",
+            (f.fts,),
+        ).fetchone()[0]
+        assert store.count_events(f) == joined == len(store.list_events(f, 100_000)) > 0, q
 
 
 def test_an_archive_of_schema_7_migrates_to_the_same_feed_and_searches(store):

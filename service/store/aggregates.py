@@ -35,6 +35,9 @@ class Aggregates:
     conn: sqlite3.Connection
 
     def count_events(self, f: Filters) -> int:
+        only_q = planner.fts_count_query(f)
+        if only_q is not None:
+            return self.conn.execute(*only_q).fetchone()[0]
         filter_where, filter_params = planner.filter_conditions(f)
         if f.fts:  # once over the matches, not once per span class
             date_where, date_params = planner.window_condition(f)

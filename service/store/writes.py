@@ -165,17 +165,13 @@ class Writes:
             return
         if values[0][1] == 0:
             keys = [(facet, start >> shift, value) for facet, _cls, start, _end, value in values]
-            upsert = (
-                "INSERT INTO day_facet_counts (facet, block, value, n) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (facet, block, value) DO UPDATE SET n = n + excluded.n"
-            )
+            upsert = f"INSERT INTO day_facet_counts (facet, block, value, n) VALUES (?, ?, ?, ?) {_ADD_DAY}"
             prune = "DELETE FROM day_facet_counts WHERE facet = ? AND block = ? AND value = ? AND n <= 0"
         else:
             keys = values
             upsert = (
                 "INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n) "
-                "VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (facet, span_class, start_key, end_key, value) DO UPDATE SET n = n + excluded.n"
+                f"VALUES (?, ?, ?, ?, ?, ?) {_ADD_SPAN}"
             )
             prune = (
                 "DELETE FROM span_facet_counts WHERE facet = ? AND span_class = ? AND start_key = ? "
@@ -183,7 +179,10 @@ class Writes:
             )
         totals = [(facet, value) for facet, _cls, _start, _end, value in values]
         self.conn.executemany(upsert, [(*k, delta) for k in keys])
-        self.conn.executemany(_ADD_TOTAL, [(*k, delta) for k in totals])
+        self.conn.executemany(
+            f"INSERT INTO facet_totals (facet, value, n) VALUES (?, ?, ?) {_ADD_TOTAL}",
+            [(*k, delta) for k in totals],
+        )
         if delta < 0:
             self.conn.executemany(prune, keys)
             self.conn.executemany("DELETE FROM facet_totals WHERE facet = ? AND value = ? AND n <= 0", totals)
@@ -191,7 +190,10 @@ class Writes:
             "SELECT start_year, start_month FROM events WHERE pk = ? AND start_year IS NOT NULL", (pk,)
         ).fetchone()
         if month is not None:
-            self.conn.execute(_ADD_START, (*month, delta))
+            self.conn.execute(
+                f"INSERT INTO start_totals (start_year, start_month, n) VALUES (?, ?, ?) {_ADD_START}",
+                (*month, delta),
+            )
             if delta < 0:
                 self.conn.execute(
                     "DELETE FROM start_totals WHERE start_year = ? AND start_month = ? AND n <= 0", month
@@ -213,14 +215,12 @@ class Writes:
             )
 
 
-_ADD_TOTAL = (
-    "INSERT INTO facet_totals (facet, value, n) VALUES (?, ?, ?) "
-    "ON CONFLICT (facet, value) DO UPDATE SET n = n + excluded.n"
-)
-_ADD_START = (
-    "INSERT INTO start_totals (start_year, start_month, n) VALUES (?, ?, ?) "
-    "ON CONFLICT (start_year, start_month) DO UPDATE SET n = n + excluded.n"
-)
+# How a count is added to each count table's row, by the writer of one event
+# (Writes._count_facets) and by add_facet_counts alike.
+_ADD_DAY = "ON CONFLICT (facet, block, value) DO UPDATE SET n = n + excluded.n"
+_ADD_SPAN = "ON CONFLICT (facet, span_class, start_key, end_key, value) DO UPDATE SET n = n + excluded.n"
+_ADD_TOTAL = "ON CONFLICT (facet, value) DO UPDATE SET n = n + excluded.n"
+_ADD_START = "ON CONFLICT (start_year, start_month) DO UPDATE SET n = n + excluded.n"
 
 
 def add_facet_counts(execute, first_pk: int, tables: tuple[str, ...] = ("day", "span", "total")) -> None:
@@ -229,56 +229,52 @@ def add_facet_counts(execute, first_pk: int, tables: tuple[str, ...] = ("day", "
     (day_facet_counts, one-day events), ``span`` (span_facet_counts, the rest) and/or
     ``total`` (facet_totals and start_totals, every event). Used by the migrations that
     made the tables and by the bulk import (.bulk)."""
-    day = "ON CONFLICT (facet, block, value) DO UPDATE SET n = n + excluded.n"
-    span = "ON CONFLICT (facet, span_class, start_key, end_key, value) DO UPDATE SET n = n + excluded.n"
     shift = DAY_BLOCK_SHIFT
     if "day" in tables:
         execute(
             f"""INSERT INTO day_facet_counts (facet, block, value, n)
                     SELECT kind, start_key >> {shift}, value, count(*) FROM event_terms
-                    WHERE span_class = 0 AND event >= ? GROUP BY 1, 2, 3 {day}""",
+                    WHERE span_class = 0 AND event >= ? GROUP BY 1, 2, 3 {_ADD_DAY}""",
             (first_pk,),
         )
         for column in ("country", "precision"):
             execute(
                 f"""INSERT INTO day_facet_counts (facet, block, value, n)
                         SELECT '{column}', start_key >> {shift}, {column}, count(*) FROM events
-                        WHERE span_class = 0 AND {column} IS NOT NULL AND pk >= ? GROUP BY 2, 3 {day}""",
+                        WHERE span_class = 0 AND {column} IS NOT NULL AND pk >= ? GROUP BY 2, 3 {_ADD_DAY}""",
                 (first_pk,),
             )
     if "span" in tables:
         execute(
             f"""INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
                     SELECT kind, span_class, start_key, end_key, value, count(*) FROM event_terms
-                    WHERE span_class > 0 AND event >= ? GROUP BY 1, 2, 3, 4, 5 {span}""",
+                    WHERE span_class > 0 AND event >= ? GROUP BY 1, 2, 3, 4, 5 {_ADD_SPAN}""",
             (first_pk,),
         )
         for column in ("country", "precision"):
             execute(
                 f"""INSERT INTO span_facet_counts (facet, span_class, start_key, end_key, value, n)
                         SELECT '{column}', span_class, start_key, end_key, {column}, count(*) FROM events
-                        WHERE span_class > 0 AND {column} IS NOT NULL AND pk >= ? GROUP BY 2, 3, 4, 5 {span}""",
+                        WHERE span_class > 0 AND {column} IS NOT NULL AND pk >= ? GROUP BY 2, 3, 4, 5 {_ADD_SPAN}""",
                 (first_pk,),
             )
     if "total" in tables:
-        total = "ON CONFLICT (facet, value) DO UPDATE SET n = n + excluded.n"
         execute(
             f"""INSERT INTO facet_totals (facet, value, n)
-                    SELECT kind, value, count(*) FROM event_terms WHERE event >= ? GROUP BY 1, 2 {total}""",
+                    SELECT kind, value, count(*) FROM event_terms WHERE event >= ? GROUP BY 1, 2 {_ADD_TOTAL}""",
             (first_pk,),
         )
         for column in ("country", "precision"):
             execute(
                 f"""INSERT INTO facet_totals (facet, value, n)
                         SELECT '{column}', {column}, count(*) FROM events
-                        WHERE {column} IS NOT NULL AND pk >= ? GROUP BY 2 {total}""",
+                        WHERE {column} IS NOT NULL AND pk >= ? GROUP BY 2 {_ADD_TOTAL}""",
                 (first_pk,),
             )
         execute(
-            """INSERT INTO start_totals (start_year, start_month, n)
+            f"""INSERT INTO start_totals (start_year, start_month, n)
                    SELECT start_year, start_month, count(*) FROM events
-                   WHERE start_year IS NOT NULL AND pk >= ? GROUP BY 1, 2
-                   ON CONFLICT (start_year, start_month) DO UPDATE SET n = n + excluded.n""",
+                   WHERE start_year IS NOT NULL AND pk >= ? GROUP BY 1, 2 {_ADD_START}""",
             (first_pk,),
         )
 

@@ -118,7 +118,7 @@ LISTEN_JS = """
   const root = document.querySelector('[data-timeline-widget]');
   const scroller = root.querySelector('.tlw-canvas-scroll');
   performance.clearResourceTimings();
-  const v = window.__view = {drawn: [], listed: [], busyAt: 0};
+  window.__view = {drawn: [], listed: [], busyAt: 0};
   if (!window.__viewHooked) {
     window.__viewHooked = true;
     root.addEventListener('tlw:drawn', (ev) => window.__view.drawn.push([performance.now(), ev.detail.ms]));

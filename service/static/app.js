@@ -1368,7 +1368,7 @@
     /* --- status and URL --- */
 
     function setBusy(on) {
-      if (ui.root.classList.contains("tlw-busy") !== on) ui.root.classList.toggle("tlw-busy", on);
+      ui.root.classList.toggle("tlw-busy", on);   // (a toggle to the state it has changes nothing)
       if (!on) ui.scroller.setAttribute("aria-busy", "false");
     }
 
